@@ -1,0 +1,91 @@
+"""Adversarial losses as pure functions of the discriminator's raw outputs (logits).
+
+A discriminator here returns a logit ``l``; its probability that x is real is D(x) = sigmoid(l).
+Working with logits lets every loss use log-sigmoid (``softplus``), which is exact where
+``log(sigmoid(l))`` underflows: ``log D = -softplus(-l)`` and ``log(1 - D) = -softplus(l)``.
+
+Goodfellow et al. (2014), eq. (1): min_G max_D V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))].
+
+Every function returns the scalar to *minimise* (a batch mean). Losses are registered by name in
+``D_LOSSES`` and ``G_LOSSES``; look them up with :func:`d_loss` and :func:`g_loss`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+D_LOSSES: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
+G_LOSSES: Dict[str, Callable[[Tensor], Tensor]] = {}
+
+
+def _register(table: dict, name: str):
+    def deco(fn):
+        table[name] = fn
+        return fn
+    return deco
+
+
+def check_logits(name: str, logits: Tensor) -> Tensor:
+    """Return ``logits`` flattened to [N] after checking it is a float tensor of shape [N] or [N, 1]."""
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of discriminator logits, got {type(logits).__name__}")
+    if not logits.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {logits.dtype}")
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        logits = logits[:, 0]
+    if logits.ndim != 1 or logits.shape[0] == 0:
+        raise ValueError(f"{name} must have shape [N] or [N, 1] with N >= 1 (one logit per sample), got {tuple(logits.shape)}")
+    return logits
+
+
+@_register(D_LOSSES, "bce")
+def d_bce(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Discriminator loss: binary cross-entropy, real labelled 1 and fake labelled 0.
+
+    L_D = -E_x[log D(x)] - E_z[log(1 - D(G(z)))]  (the negative of V(D, G), eq. 1),
+    computed as mean(softplus(-l_real)) + mean(softplus(l_fake)).
+    """
+    real_logits = check_logits("real_logits", real_logits)
+    fake_logits = check_logits("fake_logits", fake_logits)
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+@_register(G_LOSSES, "minimax")
+def g_minimax(fake_logits: Tensor) -> Tensor:
+    """Generator loss of the original minimax game (saturating).
+
+    L_G = E_z[log(1 - D(G(z)))] = -mean(softplus(l_fake)). Its gradient with respect to the logit is
+    -sigmoid(l), which vanishes when D confidently rejects fakes (l -> -inf): early in training.
+    """
+    fake_logits = check_logits("fake_logits", fake_logits)
+    return -F.softplus(fake_logits).mean()
+
+
+@_register(G_LOSSES, "nonsaturating")
+def g_nonsaturating(fake_logits: Tensor) -> Tensor:
+    """Non-saturating generator loss (Goodfellow et al., 2014, section 3).
+
+    L_G = -E_z[log D(G(z))] = mean(softplus(-l_fake)). Same fixed point as the minimax loss, but its
+    gradient with respect to the logit, sigmoid(l) - 1, is close to -1 exactly when D rejects fakes.
+    """
+    fake_logits = check_logits("fake_logits", fake_logits)
+    return F.softplus(-fake_logits).mean()
+
+
+def _lookup(table: dict, kind: str, name: str):
+    if name not in table:
+        raise KeyError(f"unknown {kind} loss {name!r}; choose one of {sorted(table)}")
+    return table[name]
+
+
+def d_loss(name: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """The discriminator loss registered as ``name`` (see ``D_LOSSES``)."""
+    return _lookup(D_LOSSES, "discriminator", name)
+
+
+def g_loss(name: str) -> Callable[[Tensor], Tensor]:
+    """The generator loss registered as ``name`` (see ``G_LOSSES``)."""
+    return _lookup(G_LOSSES, "generator", name)

@@ -1,0 +1,2 @@
+"""Model families, one file each: ``mlp`` (chapters 1 to 5 and 10); later chapters add their own."""
+from .mlp import MLPDiscriminator, MLPGenerator  # noqa: F401

@@ -1,0 +1,240 @@
+"""One training loop for every chapter (Goodfellow et al., 2014, Algorithm 1).
+
+Each generator step is preceded by ``k`` discriminator steps. The loop seeds itself for repeatable
+runs on the CPU, picks a device, records a history, calls callbacks, guards against divergence and
+saves checkpoints atomically.
+
+    trainer = Trainer(G, D, sampler, TrainConfig(steps=2000))
+    trainer.run()                 # or trainer.step() one generator step at a time (the dashboard)
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import losses
+from .config import TrainConfig
+from .data import Sampler
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the trainer's weights were restored to the last good state."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that a CPU run repeats exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; any other name is used as given."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class History:
+    """Per-logged-step records: losses, mean D(x) and mean D(G(z)) (probabilities)."""
+
+    step: List[int] = field(default_factory=list)
+    d_loss: List[float] = field(default_factory=list)
+    g_loss: List[float] = field(default_factory=list)
+    d_real: List[float] = field(default_factory=list)
+    d_fake: List[float] = field(default_factory=list)
+
+    def append(self, **values: float) -> None:
+        for key, value in values.items():
+            getattr(self, key).append(value)
+
+    def as_dict(self) -> Dict[str, list]:
+        return {k: list(v) for k, v in self.__dict__.items()}
+
+
+Callback = Callable[["Trainer"], None]
+
+
+class Trainer:
+    """Trains ``G`` against ``D`` on batches from ``sampler`` under ``config``.
+
+    ``callbacks`` are called after every logged step with the trainer (see :attr:`history`,
+    :attr:`step_count`). Labels from a labelled sampler are passed to both networks (conditional GAN);
+    fake samples get labels drawn uniformly.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, sampler: Sampler, config: Optional[TrainConfig] = None,
+                 callbacks: Sequence[Callback] = ()):
+        self.config = config or TrainConfig()
+        cfg = self.config
+        seed_everything(cfg.seed)
+        self.device = pick_device(cfg.device)
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        self.sampler = sampler.to(self.device)
+        self.latent_dim = getattr(G, "latent_dim", cfg.latent_dim)
+        self.n_classes = getattr(sampler, "n_classes", 0)
+        self.d_loss_fn, self.g_loss_fn = losses.d_loss(cfg.d_loss), losses.g_loss(cfg.g_loss)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
+        self.callbacks = list(callbacks)
+        self.history = History()
+        self.step_count = 0
+        self._good = self._snapshot()
+
+    # -- one step -------------------------------------------------------------------------------
+    def noise(self, n: int):
+        """z ~ N(0, I) and, for a conditional model, uniform labels."""
+        z = torch.randn(n, self.latent_dim, device=self.device)
+        y = torch.randint(0, self.n_classes, (n,), device=self.device) if self.n_classes else None
+        return z, y
+
+    def set_losses(self, g_loss: Optional[str] = None, d_loss: Optional[str] = None) -> None:
+        """Switch losses by name mid-run (the dashboard's loss selector)."""
+        if g_loss is not None:
+            self.g_loss_fn, self.config.g_loss = losses.g_loss(g_loss), g_loss
+        if d_loss is not None:
+            self.d_loss_fn, self.config.d_loss = losses.d_loss(d_loss), d_loss
+
+    def set_lr(self, lr_g: Optional[float] = None, lr_d: Optional[float] = None) -> None:
+        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+            if lr is not None:
+                if not lr > 0:
+                    raise ValueError(f"learning rates must be positive, got {lr!r}")
+                for group in opt.param_groups:
+                    group["lr"] = lr
+
+    def d_step(self):
+        x, y = self.sampler.sample(self.config.batch_size)
+        z, y_fake = self.noise(x.shape[0])
+        with torch.no_grad():
+            fake = self.G(z, y_fake) if self.n_classes else self.G(z)
+        real_logits = self.D(x, y) if self.n_classes else self.D(x)
+        fake_logits = self.D(fake, y_fake) if self.n_classes else self.D(fake)
+        loss = self.d_loss_fn(real_logits, fake_logits)
+        self._guard("discriminator", loss)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.detach(), real_logits.detach(), fake_logits.detach()
+
+    def g_step(self):
+        z, y = self.noise(self.config.batch_size)
+        fake = self.G(z, y) if self.n_classes else self.G(z)
+        loss = self.g_loss_fn(self.D(fake, y) if self.n_classes else self.D(fake))
+        self._guard("generator", loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return loss.detach()
+
+    def step(self) -> None:
+        """One generator step, preceded by ``k`` discriminator steps."""
+        for _ in range(self.config.k):
+            d_loss, real_logits, fake_logits = self.d_step()
+        g_loss = self.g_step()
+        self.step_count += 1
+        if self.step_count % self.config.log_every == 0:
+            self.history.append(step=self.step_count, d_loss=float(d_loss), g_loss=float(g_loss),
+                                d_real=float(torch.sigmoid(real_logits).mean()),
+                                d_fake=float(torch.sigmoid(fake_logits).mean()))
+            for cb in self.callbacks:
+                cb(self)
+        if self.step_count % self.config.guard_every == 0:
+            self._good = self._snapshot()
+
+    def run(self, steps: Optional[int] = None, progress: Optional[bool] = None) -> "Trainer":
+        """Run ``steps`` generator steps (default: ``config.steps``) with a tqdm progress bar."""
+        steps = self.config.steps if steps is None else steps
+        show = self.config.progress if progress is None else progress
+        from tqdm.auto import tqdm
+
+        self.G.train(), self.D.train()
+        for _ in tqdm(range(steps), disable=not show, desc="training", leave=False):
+            self.step()
+        return self
+
+    # -- divergence guard -----------------------------------------------------------------------
+    def _snapshot(self) -> dict:
+        return {"step": self.step_count, "G": copy.deepcopy(self.G.state_dict()),
+                "D": copy.deepcopy(self.D.state_dict()),
+                "opt_g": copy.deepcopy(self.opt_g.state_dict()), "opt_d": copy.deepcopy(self.opt_d.state_dict())}
+
+    def _guard(self, which: str, loss: torch.Tensor) -> None:
+        value = float(loss.detach())
+        if math.isfinite(value):
+            return
+        good = self._good
+        self.G.load_state_dict(good["G"]), self.D.load_state_dict(good["D"])
+        self.opt_g.load_state_dict(good["opt_g"]), self.opt_d.load_state_dict(good["opt_d"])
+        failed_at = self.step_count + 1
+        self.step_count = good["step"]
+        raise TrainingDiverged(
+            f"training diverged at generator step {failed_at}: the {which} loss is {value}. The weights "
+            f"were restored to step {good['step']}, the last good state; try smaller learning rates.")
+
+    # -- sampling and checkpoints ---------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, y: Optional[torch.Tensor] = None, z: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """n samples from G in eval mode (on the CPU), with optional fixed z and labels."""
+        was_training = self.G.training
+        self.G.eval()
+        z_new, y_new = self.noise(n)
+        z = z_new if z is None else z.to(self.device)
+        y = y_new if y is None else y.to(self.device)
+        out = self.G(z, y) if self.n_classes else self.G(z)
+        self.G.train(was_training)
+        return out.cpu()
+
+    def save(self, path: str) -> None:
+        save_checkpoint(path, self)
+
+    def load(self, path: str) -> None:
+        ckpt = load_checkpoint(path, map_location=self.device)
+        self.G.load_state_dict(ckpt["G"]), self.D.load_state_dict(ckpt["D"])
+        self.opt_g.load_state_dict(ckpt["opt_g"]), self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.step_count = int(ckpt["step"])
+        self.history = History(**ckpt["history"])
+        self._good = self._snapshot()
+
+
+def save_checkpoint(path: str, trainer: Trainer) -> None:
+    """Write the trainer's state to ``path`` atomically: a temporary file in the same folder, then
+    ``os.replace``, so a crash never leaves a half-written checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"step": trainer.step_count, "G": trainer.G.state_dict(), "D": trainer.D.state_dict(),
+             "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(),
+             "history": trainer.history.as_dict(), "config": trainer.config.to_dict()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str, map_location="cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True`` (no pickled code)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location=map_location, weights_only=True)

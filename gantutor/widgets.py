@@ -1,0 +1,172 @@
+"""A live training dashboard in the spirit of GAN Lab, built from ipywidgets.
+
+It only calls the rest of the package: :class:`~gantutor.train.Trainer` trains, :mod:`gantutor.plots`
+draws. Works with ipywidgets 7.7 (Colab) and 8 (JupyterLab): it uses only widgets and traits common to
+both. The picture is a PNG in an ``Image`` widget, so the saved widget state shows the last picture on
+a static web page; :meth:`Dashboard.animation` replays the recorded pictures without a kernel.
+
+    dash = Dashboard(trainer, mixture=ring8())
+    dash               # Start / Pause / Step, learning rates, k, generator loss
+    dash.run(2000)     # or train from code (blocking), updating the same picture
+"""
+from __future__ import annotations
+
+import io
+import threading
+from typing import List, Optional
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from . import losses, plots
+from .train import Trainer, TrainingDiverged
+
+
+class Dashboard:
+    """Start, Pause and Step buttons; live loss curves, mean D(x) and D(G(z)); a sample grid (images)
+    or a real/fake scatter over D's decision map (2D data); learning rates, k and the generator loss.
+
+    ``steps_per_update`` generator steps run between redraws; every ``record_every`` redraws a frame is
+    recorded for :meth:`animation`. ``max_steps`` stops Start (it does not limit :meth:`run`).
+    """
+
+    def __init__(self, trainer: Trainer, mixture=None, steps_per_update: int = 50, max_steps: int = 5000,
+                 n_show: int = 64, lim: Optional[float] = None, record_every: int = 1, seed: int = 0):
+        import ipywidgets as W
+
+        if steps_per_update < 1:
+            raise ValueError(f"steps_per_update must be a positive integer, got {steps_per_update}")
+        self.trainer, self.mixture = trainer, mixture
+        self.steps_per_update, self.max_steps, self.record_every = steps_per_update, max_steps, record_every
+        self.is_2d = len(trainer.sampler.shape) == 1 and trainer.sampler.shape[0] == 2
+        gen = torch.Generator().manual_seed(seed)
+        self.fixed_z = torch.randn(n_show if not self.is_2d else 512, trainer.latent_dim, generator=gen)
+        self.fixed_y = (torch.arange(len(self.fixed_z)) % trainer.n_classes) if trainer.n_classes else None
+        self.real = trainer.sampler.sample(512, generator=gen)[0].cpu() if self.is_2d else None
+        if lim is None and self.is_2d:
+            lim = float(self.real.abs().max()) * 1.3
+        self.lim = lim
+        self.frames: List[np.ndarray] = []
+        self.frame_titles: List[str] = []
+        self._updates = 0
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+        cfg = trainer.config
+        self.start_btn = W.Button(description="Start", button_style="success", icon="play")
+        self.pause_btn = W.Button(description="Pause", icon="pause")
+        self.step_btn = W.Button(description=f"Step ({steps_per_update})", icon="step-forward")
+        self.lr_g = W.FloatLogSlider(value=cfg.lr_g, base=10, min=-5, max=-1, step=0.1, description="lr G")
+        self.lr_d = W.FloatLogSlider(value=cfg.lr_d, base=10, min=-5, max=-1, step=0.1, description="lr D")
+        self.k = W.IntSlider(value=cfg.k, min=1, max=10, description="k (D steps)")
+        self.g_loss = W.Dropdown(options=sorted(losses.G_LOSSES), value=cfg.g_loss, description="G loss")
+        self.status = W.HTML()
+        self.image = W.Image(format="png")
+        self.start_btn.on_click(lambda _: self.start())
+        self.pause_btn.on_click(lambda _: self.pause())
+        self.step_btn.on_click(lambda _: self.step())
+        controls = W.VBox([W.HBox([self.start_btn, self.pause_btn, self.step_btn]),
+                           W.HBox([self.lr_g, self.lr_d]), W.HBox([self.k, self.g_loss])])
+        self.widget = W.VBox([controls, self.status, self.image])
+        self.refresh()
+
+    # -- display ----------------------------------------------------------------------------------
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _figure(self):
+        t = self.trainer
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+        if t.history.step:
+            plots.history_figure(t.history, axes=axes[:2])
+        else:
+            for ax, title in zip(axes[:2], ("losses", "discriminator outputs")):
+                ax.set(title=title, xlabel="generator step")
+        fake = t.sample(len(self.fixed_z), y=self.fixed_y, z=self.fixed_z)
+        if self.is_2d:
+            plots.scatter_2d(axes[2], self.real, fake, D=t.D, lim=self.lim, title=f"step {t.step_count}")
+        else:
+            plots.sample_grid(fake, nrow=int(np.sqrt(len(fake))), ax=axes[2], title=f"samples, step {t.step_count}")
+        return fig
+
+    def refresh(self, record: bool = False) -> None:
+        """Redraw the picture (and record it as an animation frame when ``record``)."""
+        with matplotlib.rc_context({"figure.dpi": 80}):
+            fig = self._figure()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            plt.close(fig)
+        self.image.value = buf.getvalue()
+        if record:
+            buf.seek(0)
+            self.frames.append(plt.imread(buf))
+            self.frame_titles.append(f"generator step {self.trainer.step_count}")
+        h = self.trainer.history
+        tail = (f", D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}, mean D(x) {h.d_real[-1]:.2f}, "
+                f"mean D(G(z)) {h.d_fake[-1]:.2f}") if h.step else ""
+        self.status.value = f"<b>step {self.trainer.step_count}</b>{tail}"
+
+    # -- training -------------------------------------------------------------------------------
+    def _apply_controls(self) -> None:
+        t = self.trainer
+        t.set_lr(self.lr_g.value, self.lr_d.value)
+        t.config.k = int(self.k.value)
+        t.set_losses(g_loss=self.g_loss.value)
+
+    def _chunk(self, steps: int) -> bool:
+        """Train ``steps`` steps and redraw; False (with a message) if training diverged."""
+        with self._lock:
+            self._apply_controls()
+            try:
+                self.trainer.run(steps, progress=False)
+            except TrainingDiverged as exc:
+                self.status.value = f"<b style='color:#b00'>Stopped:</b> {exc}"
+                return False
+            self._updates += 1
+            self.refresh(record=self._updates % self.record_every == 0)
+        return True
+
+    def step(self) -> None:
+        """Train one chunk of ``steps_per_update`` generator steps (the Step button)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._chunk(self.steps_per_update)
+
+    def start(self) -> None:
+        """Train in a background thread until Pause, divergence or ``max_steps`` (the Start button)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+
+        def loop():
+            while not self._stop.is_set() and self.trainer.step_count < self.max_steps:
+                if not self._chunk(self.steps_per_update):
+                    break
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        """Stop the background training after the current chunk."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def run(self, steps: int) -> "Dashboard":
+        """Train ``steps`` generator steps in the foreground, redrawing every ``steps_per_update``."""
+        done = 0
+        while done < steps:
+            n = min(self.steps_per_update, steps - done)
+            if not self._chunk(n):
+                break
+            done += n
+        return self
+
+    def animation(self, interval: int = 300):
+        """The recorded pictures as an animation that plays in a static web page."""
+        return plots.frames_animation(self.frames, self.frame_titles, interval=interval, figsize=(13, 3.8))
