@@ -66,15 +66,23 @@ def value(d, p_data, p_g, dx: float = 1.0) -> float:
     """V(D, G) = E_{p_data}[log D] + E_{p_g}[log(1 - D)] for a discriminator given by its values d."""
     d = np.asarray(d, dtype=np.float64)
     p_data, p_g = _pair(p_data, p_g, dx)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 * log 0 is masked to 0 below
         t1 = np.where(p_data > 0, p_data * np.log(d), 0.0)
         t2 = np.where(p_g > 0, p_g * np.log1p(-d), 0.0)
     return float((t1.sum() + t2.sum()) * dx)
 
 
 def value_at_optimum(p_data, p_g, dx: float = 1.0) -> float:
-    """C(G) = V(D*, G), computed directly from D* (not from the JS identity it is checked against)."""
-    return value(optimal_discriminator(p_data, p_g), p_data, p_g, dx)
+    """C(G) = V(D*, G), computed from D* (not from the JS identity it is checked against).
+
+    log D* = log p_data - log(p_data + p_g) and log(1 - D*) = log p_g - log(p_data + p_g) are used
+    directly, so that a D* that rounds to 0 or 1 in the far tails does not produce log(0)."""
+    p_data, p_g = _pair(p_data, p_g, dx)
+    s = p_data + p_g
+    a, b = p_data > 0, p_g > 0
+    t1 = p_data[a] * (np.log(p_data[a]) - np.log(s[a]))
+    t2 = p_g[b] * (np.log(p_g[b]) - np.log(s[b]))
+    return float((t1.sum() + t2.sum()) * dx)
 
 
 def pearson_chi2(p, q, dx: float = 1.0) -> float:

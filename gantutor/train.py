@@ -183,6 +183,9 @@ class Trainer:
         self.opt_g.load_state_dict(good["opt_g"]), self.opt_d.load_state_dict(good["opt_d"])
         failed_at = self.step_count + 1
         self.step_count = good["step"]
+        keep = sum(s <= good["step"] for s in self.history.step)  # forget the records after that state
+        for records in self.history.__dict__.values():
+            del records[keep:]
         raise TrainingDiverged(
             f"training diverged at generator step {failed_at}: the {which} loss is {value}. The weights "
             f"were restored to step {good['step']}, the last good state; try smaller learning rates.")

@@ -1,0 +1,91 @@
+# GAN Tutor: `make book` builds the website, `make test` runs every test. Both set everything up
+# themselves (a virtualenv in .venv, the JavaScript assets the website serves offline).
+
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VENDOR := book/_static/vendor
+NODE_STAMP := node_modules/.installed
+HTML_MANAGER := node_modules/@jupyter-widgets/html-manager/dist
+MATHJAX := node_modules/mathjax/es5
+
+# Offline data: on the project's machines MNIST lives in ../shared/data.
+ifeq ($(origin GANTUTOR_DATA),undefined)
+  ifneq ($(wildcard $(CURDIR)/../shared/data),)
+    export GANTUTOR_DATA := $(abspath $(CURDIR)/../shared/data)
+  endif
+endif
+
+.PHONY: all venv assets book test bench student validate clean help
+
+all: book
+
+help:
+	@echo "make book      build the website into _build/html (executes changed notebooks)"
+	@echo "make test      unit tests, notebooks in FAST mode, and a full book build"
+	@echo "make bench     throughput benchmark (python -m gantutor.bench)"
+	@echo "make student   generate student versions of the assignments"
+	@echo "make validate NB=path/to/student.ipynb   validate one notebook with nbval"
+	@echo "make clean     remove build outputs (keeps .venv and node_modules)"
+
+# ---- set-up -------------------------------------------------------------------------------------
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -e .
+	@touch $@
+
+# JavaScript served by the website itself: require.js, the ipywidgets HTML manager, MathJax 3.
+assets: $(VENDOR)/.copied
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENDOR)/.copied: $(NODE_STAMP)
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/html-manager $(VENDOR)/mathjax/output/chtml/fonts
+	cp node_modules/requirejs/require.js $(VENDOR)/require.js
+	cp $(HTML_MANAGER)/embed-amd.js $(HTML_MANAGER)/*.woff $(HTML_MANAGER)/*.woff2 \
+	   $(HTML_MANAGER)/*.ttf $(HTML_MANAGER)/*.eot $(HTML_MANAGER)/*.svg $(VENDOR)/html-manager/
+	cp $(MATHJAX)/tex-chtml-full.js $(VENDOR)/mathjax/
+	cp -r $(MATHJAX)/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	cp -r $(MATHJAX)/a11y $(MATHJAX)/sre $(MATHJAX)/ui $(VENDOR)/mathjax/
+	@touch $@
+
+# ---- the book -----------------------------------------------------------------------------------
+
+book: venv assets
+	$(BIN)/jupyter-book build .
+	@# Sphinx copies _static only when some page is rewritten; keep the site's assets current.
+	cp -R book/_static/. _build/html/_static/
+	@echo "Front page: file://$(CURDIR)/_build/html/index.html"
+
+test: venv assets
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; \
+	exit $$status
+
+bench: venv
+	$(BIN)/python -m gantutor.bench
+
+# ---- instructors --------------------------------------------------------------------------------
+
+student: venv
+	$(BIN)/python book/assignments/make_student.py
+
+validate: venv
+	@test -n "$(NB)" || { echo "usage: make validate NB=path/to/student.ipynb"; exit 2; }
+	$(BIN)/pytest --nbval "$(NB)" --nbval-current-env -p no:cacheprovider
+
+clean:
+	rm -rf _build $(VENDOR) .pytest_cache
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print0 \
+	  | xargs -0 rm -rf

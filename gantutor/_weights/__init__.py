@@ -1,0 +1,1 @@
+"""Package data: weights of the MNIST feature network (see gantutor.metrics)."""

@@ -1,0 +1,333 @@
+"""The benchmark behind the targets of DESIGN.md: ``python -m gantutor.bench [--quick] [--out DIR]``.
+
+One run measures, side by side on the same machine, and writes ``DIR/results.json`` and
+``DIR/results.md`` (default ``bench/``):
+
+1. throughput of the MLP GAN at batch 64 with :class:`gantutor.train.Trainer` against a classic
+   tutorial loop (torchvision ``MNIST`` + ``DataLoader`` with per-item ``ToTensor``, a sigmoid on D and
+   ``nn.BCELoss``), and the FLOP rate achieved as a share of the measured matmul peak;
+2. seconds of CPU training until a conditional MLP GAN reaches 90% conditional accuracy, with MNIST-FID;
+3. the ring of 8 and grid of 25 at a fixed budget for each generator loss (``RING_SETTINGS``,
+   ``GRID_SETTINGS`` are reusable by the chapters).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from . import losses, metrics
+from .config import TrainConfig
+from .data import GaussianMixture, grid25, mnist_sampler, ring8
+from .models import MLPDiscriminator, MLPGenerator
+from .train import Trainer, seed_everything
+
+
+@dataclass(frozen=True)
+class ToySettings:
+    """Networks and optimiser of a toy 2D GAN (chapters 1 and 10 reuse these)."""
+
+    latent_dim: int = 2
+    g_hidden: Tuple[int, ...] = (128, 128)
+    d_hidden: Tuple[int, ...] = (128, 128)
+    batch_size: int = 256
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    betas: Tuple[float, float] = (0.5, 0.999)
+    steps: int = 3000
+    lr_final: float = 0.1  # learning rates decay geometrically to this share of lr_g, lr_d
+    seed: int = 0
+
+    def models(self, dim: int = 2):
+        G = MLPGenerator(self.latent_dim, (dim,), hidden=self.g_hidden, value_range=None)
+        D = MLPDiscriminator((dim,), hidden=self.d_hidden)
+        return G, D
+
+    def config(self, **overrides) -> TrainConfig:
+        cfg = TrainConfig(steps=self.steps, batch_size=self.batch_size, lr_g=self.lr_g, lr_d=self.lr_d,
+                          betas=self.betas, latent_dim=self.latent_dim, seed=self.seed, device="cpu",
+                          progress=False, log_every=100)
+        return cfg.with_overrides(**overrides)
+
+
+RING_SETTINGS = ToySettings()
+GRID_SETTINGS = ToySettings(g_hidden=(256, 256), d_hidden=(256, 256), steps=4000)
+
+
+@dataclass(frozen=True)
+class CGANSettings:
+    """Conditional MLP GAN on MNIST for the time-to-quality measurement."""
+
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    eval_every: int = 500
+    eval_n: int = 1000
+    target: float = 0.90
+    cap_seconds: float = 300.0
+    seed: int = 0
+
+
+CGAN_SETTINGS = CGANSettings()
+
+
+# -- 1. throughput ------------------------------------------------------------------------------------
+def _torchvision_root(data_root: Optional[str]) -> str:
+    """A folder torchvision's MNIST reads: ``MNIST/raw`` with the four IDX files unzipped (torchvision
+    checks for the unzipped names). The shared data folder holds .gz files, so copy into a temp folder."""
+    src = Path(data_root or os.environ.get("GANTUTOR_DATA", "")) / "MNIST" / "raw"
+    tmp = Path(tempfile.mkdtemp(prefix="gantutor-bench-"))
+    (tmp / "MNIST" / "raw").mkdir(parents=True)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        plain, gz = src / stem, src / (stem + ".gz")
+        if plain.is_file():
+            shutil.copyfile(plain, tmp / "MNIST" / "raw" / stem)
+        else:
+            with gzip.open(gz, "rb") as f, open(tmp / "MNIST" / "raw" / stem, "wb") as g:
+                shutil.copyfileobj(f, g)
+    return str(tmp)
+
+
+class _WithSigmoid(nn.Module):
+    """The tutorial's discriminator: our MLP with ``nn.Sigmoid`` appended (outputs probabilities)."""
+
+    def __init__(self, D: nn.Module):
+        super().__init__()
+        self.D, self.act = D, nn.Sigmoid()
+
+    def forward(self, x):
+        return self.act(self.D(x))
+
+
+def classic_loop(root: str, steps: int, batch_size: int = 64, seed: int = 0) -> float:
+    """The classic tutorial loop (PyTorch-GAN's gan.py style); returns images per second."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(seed)
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    loader = DataLoader(datasets.MNIST(root, train=True, download=False, transform=tf),
+                        batch_size=batch_size, shuffle=True)
+    G, D = MLPGenerator(64, (1, 28, 28)), _WithSigmoid(MLPDiscriminator((1, 28, 28)))
+    bce = nn.BCELoss()
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    done, start = 0, None
+    while done < steps + 5:
+        for imgs, _ in loader:
+            if done == 5:
+                start = time.perf_counter()  # five warm-up steps
+            valid, fake = torch.ones(imgs.size(0)), torch.zeros(imgs.size(0))
+            z = torch.randn(imgs.size(0), 64)
+            gen_imgs = G(z)
+            g_loss = bce(D(gen_imgs), valid)
+            opt_g.zero_grad(), g_loss.backward(), opt_g.step()
+            d_loss = (bce(D(imgs), valid) + bce(D(gen_imgs.detach()), fake)) / 2
+            opt_d.zero_grad(), d_loss.backward(), opt_d.step()
+            done += 1
+            if done >= steps + 5:
+                break
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def _mlp_trainer(sampler) -> Trainer:
+    return Trainer(MLPGenerator(64, (1, 28, 28)), MLPDiscriminator((1, 28, 28)), sampler,
+                   TrainConfig(progress=False))
+
+
+def gantutor_loop(sampler, steps: int) -> float:
+    """gantutor's Trainer on the same networks (default TrainConfig, batch 64); images per second."""
+    trainer = _mlp_trainer(sampler)
+    trainer.run(5, progress=False)
+    start = time.perf_counter()
+    trainer.run(steps, progress=False)
+    return steps * trainer.config.batch_size / (time.perf_counter() - start)
+
+
+def flops_per_step(sampler) -> int:
+    """FLOPs of one Trainer step (one D step and one G step), counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    trainer = _mlp_trainer(sampler)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        trainer.step()
+    return int(counter.get_total_flops())
+
+
+def matmul_peak(n: int = 1024, seconds: float = 1.0) -> float:
+    """Measured float32 matmul FLOP/s on this machine with the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+    return 2 * n ** 3 * reps / (time.perf_counter() - start)
+
+
+def bench_throughput(steps: int, rounds: int, data_root: Optional[str] = None) -> Dict[str, float]:
+    """Interleave the two loops ``rounds`` times and keep each one's best round (a shared machine)."""
+    root = _torchvision_root(data_root)
+    try:
+        sampler = mnist_sampler(data_root)
+        ours, classic = [], []
+        for _ in range(rounds):
+            ours.append(gantutor_loop(sampler, steps))
+            classic.append(classic_loop(root, steps))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    flops = flops_per_step(sampler)
+    peak = matmul_peak(seconds=0.3 if steps < 100 else 1.0)
+    best = max(ours)
+    achieved = flops * best / 64
+    return {"gantutor_img_s": best, "classic_img_s": max(classic), "ratio": best / max(classic),
+            "gantutor_rounds": ours, "classic_rounds": classic, "flops_per_step": flops,
+            "achieved_gflop_s": achieved / 1e9, "matmul_peak_gflop_s": peak / 1e9, "peak_share": achieved / peak}
+
+
+# -- 2. time to quality -------------------------------------------------------------------------------
+def bench_time_to_quality(s: CGANSettings = CGAN_SETTINGS, data_root: Optional[str] = None,
+                          fid_n: int = 10000) -> Dict[str, object]:
+    """Train a conditional MLP GAN and evaluate every ``eval_every`` steps until conditional accuracy
+    reaches ``target`` or training time reaches ``cap_seconds`` (evaluation time is not counted)."""
+    sampler = mnist_sampler(data_root, labelled=True)
+    G, D = MLPGenerator(64, (1, 28, 28), n_classes=10), MLPDiscriminator((1, 28, 28), n_classes=10)
+    cfg = TrainConfig(batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d, seed=s.seed, progress=False)
+    trainer = Trainer(G, D, sampler, cfg)
+    labels = torch.arange(s.eval_n) % 10
+    trained, curve, acc = 0.0, [], 0.0
+    while trained < s.cap_seconds:
+        start = time.perf_counter()
+        trainer.run(s.eval_every, progress=False)
+        trained += time.perf_counter() - start
+        acc = metrics.conditional_accuracy(trainer.sample(s.eval_n, y=labels).clamp(-1, 1), labels).overall
+        curve.append((trainer.step_count, round(trained, 2), acc))
+        if acc >= s.target:
+            break
+    fid_labels = torch.arange(fid_n) % 10
+    fid = metrics.mnist_fid(trainer.sample(fid_n, y=fid_labels).clamp(-1, 1))
+    return {"reached": acc >= s.target, "seconds": trained, "steps": trainer.step_count, "accuracy": acc,
+            "fid": fid.fid, "fid_baseline": fid.baseline, "fid_n": fid.n, "curve": curve,
+            "settings": asdict(s)}
+
+
+# -- 3. toy distributions -----------------------------------------------------------------------------
+def train_toy(mixture: GaussianMixture, settings: ToySettings, g_loss: str = "nonsaturating",
+              n_eval: int = 2500):
+    """Train a toy GAN under ``settings`` with generator loss ``g_loss``; return (scores, seconds)."""
+    d_loss = g_loss if g_loss in losses.D_LOSSES else "bce"
+    G, D = settings.models(mixture.means.shape[1])
+    trainer = Trainer(G, D, mixture, settings.config(g_loss=g_loss, d_loss=d_loss))
+    start, chunk = time.perf_counter(), max(1, settings.steps // 20)
+    while trainer.step_count < settings.steps:
+        decay = settings.lr_final ** (trainer.step_count / settings.steps)
+        trainer.set_lr(settings.lr_g * decay, settings.lr_d * decay)
+        trainer.run(min(chunk, settings.steps - trainer.step_count), progress=False)
+    seconds = time.perf_counter() - start
+    return metrics.toy_scores(trainer.sample(n_eval), mixture), seconds
+
+
+def bench_toys(ring: ToySettings = RING_SETTINGS, grid: ToySettings = GRID_SETTINGS) -> List[dict]:
+    rows = []
+    for name, mixture, settings in (("ring8", ring8(), ring), ("grid25", grid25(), grid)):
+        for g_loss in losses.G_LOSSES:
+            scores, seconds = train_toy(mixture, settings, g_loss)
+            rows.append({"set": name, "g_loss": g_loss, "modes": scores.modes, "n_modes": scores.n_modes,
+                         "high_quality": scores.high_quality, "reverse_kl": scores.reverse_kl,
+                         "seconds": seconds, "steps": settings.steps})
+    return rows
+
+
+# -- report -------------------------------------------------------------------------------------------
+def _finite(obj):
+    """Replace inf and NaN by None so that results.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _num(x, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def to_markdown(r: dict) -> str:
+    t, q = r["throughput"], r["time_to_quality"]
+    lines = [f"# gantutor benchmark ({'quick' if r['quick'] else 'full'} run, {r['threads']} threads, "
+             f"{r['machine']})", "", "| measurement | value | target |", "| --- | --- | --- |",
+             f"| MLP GAN, batch 64: gantutor Trainer | {t['gantutor_img_s']:.0f} images/s | |",
+             f"| MLP GAN, batch 64: classic tutorial loop | {t['classic_img_s']:.0f} images/s | |",
+             f"| throughput ratio | {t['ratio']:.2f}x | >= 3x |",
+             f"| FLOP rate (gantutor) / matmul peak | {t['achieved_gflop_s']:.1f} / "
+             f"{t['matmul_peak_gflop_s']:.1f} GFLOP/s = {100 * t['peak_share']:.0f}% | |",
+             f"| cGAN to {100 * q['settings']['target']:.0f}% conditional accuracy | "
+             f"{q['seconds']:.0f} s ({q['steps']} steps, reached: {q['reached']}, accuracy "
+             f"{100 * q['accuracy']:.1f}%) | < 180 s |",
+             f"| MNIST-FID at that point (n={q['fid_n']}) | {q['fid']:.2f} (real-vs-real baseline "
+             f"{q['fid_baseline']:.2f}) | |"]
+    for row in r["toys"]:
+        target = "8/8, >= 90% HQ, <= 60 s" if row["set"] == "ring8" else ""
+        lines.append(f"| {row['set']}, {row['g_loss']} loss, {row['steps']} steps | {row['modes']}/"
+                     f"{row['n_modes']} modes, {100 * row['high_quality']:.1f}% HQ, reverse KL "
+                     f"{_num(row['reverse_kl'], '.3f')}, {row['seconds']:.0f} s | {target} |")
+    lines.append(f"\nTotal time {r['total_seconds']:.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+def run(quick: bool = False, out: str = "bench", threads: Optional[int] = None,
+        data_root: Optional[str] = None) -> dict:
+    if threads:
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    if quick:
+        tiny = replace(RING_SETTINGS, steps=20, batch_size=64)
+        result = {"throughput": bench_throughput(steps=20, rounds=1, data_root=data_root),
+                  "time_to_quality": bench_time_to_quality(
+                      CGANSettings(eval_every=20, eval_n=100, cap_seconds=0.5), data_root, fid_n=200),
+                  "toys": bench_toys(tiny, replace(tiny, g_hidden=(32,), d_hidden=(32,)))}
+    else:
+        result = {"throughput": bench_throughput(steps=300, rounds=3, data_root=data_root),
+                  "time_to_quality": bench_time_to_quality(CGAN_SETTINGS, data_root),
+                  "toys": bench_toys()}
+    seed_everything(0)
+    result.update(quick=quick, threads=torch.get_num_threads(), total_seconds=time.perf_counter() - start,
+                  machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
+                  ring_settings=asdict(RING_SETTINGS), grid_settings=asdict(GRID_SETTINGS))
+    result = _finite(result)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2, allow_nan=False))
+    md = to_markdown(result)
+    (out_dir / "results.md").write_text(md)
+    print(md)
+    return result
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gantutor.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
+    parser.add_argument("--out", default="bench", help="folder for results.json and results.md")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = parser.parse_args(argv)
+    run(args.quick, args.out, args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

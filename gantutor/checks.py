@@ -1,0 +1,328 @@
+"""Checking functions for the assignments: each tests a student's function against its formula.
+
+Every check takes the student's function, runs it on fixed, seeded inputs (moderate logits of shape
+[N] and [N, 1], and extreme logits such as +-50 and +-120 that break ``log(sigmoid(l))``), prints
+exactly ONE line and returns True or False:
+
+    check_g_nonsaturating: PASS
+    check_g_nonsaturating: FAIL - your loss equals the minimax loss log(1 - D(G(z))); ...
+
+Common wrong answers are named (minimax given for non-saturating, a missing mean, overflow at large
+logits, swapped real/fake labels, sign errors). A check never raises on a wrong answer: exceptions
+in the student's code are reported as FAIL with their type and message, and anything the student's
+code prints or warns is swallowed, so the verdict is the cell's only output. The notebooks store the
+PASS lines and nbval compares them (see book/assignments/make_student.py).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import warnings
+from typing import Callable, List, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import losses, theory
+from .models import MLPDiscriminator, MLPGenerator
+
+__all__ = ["check_d_loss", "check_g_minimax", "check_g_nonsaturating", "check_optimal_discriminator",
+           "check_value_at_optimum", "check_training_step"]
+
+STABILITY_HINT = ("log(sigmoid(l)) and log(1 - sigmoid(l)) overflow for large |l|; use "
+                  "F.softplus (log D = -softplus(-l), log(1 - D) = -softplus(l)) or F.logsigmoid")
+
+
+class _Fail(Exception):
+    """A diagnosed wrong answer; its message becomes the verdict's explanation."""
+
+
+def _one_line(text, limit: int = 240) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _verdict(name: str, body: Callable[[], None]) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body()
+        line = f"{name}: PASS"
+    except _Fail as e:
+        line = f"{name}: FAIL - {_one_line(e)}"
+    except Exception as e:  # a bug in the check itself, never the student's fault
+        line = f"{name}: FAIL - internal error of the check ({type(e).__name__}: {_one_line(e, 120)})"
+    print(line)
+    return line.endswith(": PASS")
+
+
+def _call(fn: Callable, *args):
+    """Call the student's function silently; its exceptions become a FAIL."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args)
+    except NotImplementedError:
+        raise _Fail("not implemented yet (NotImplementedError)") from None
+    except Exception as e:
+        raise _Fail(f"your function raised {type(e).__name__}: {_one_line(e, 160)}") from None
+
+
+def _close(a: float, b: float, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= atol + rtol * abs(b)
+
+
+# ---- losses of logits -----------------------------------------------------------------------------
+
+def _logit_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
+    """Moderate logits of shape [N] and [N, 1], then extreme ones (real -> -120, fake -> +120 and so on)."""
+    gen = torch.Generator().manual_seed(1234)
+    moderate = tuple(3.0 * torch.randn(8, generator=gen) for _ in range(n_args))
+    extreme_real = torch.tensor([-50.0, 50.0, -120.0, 120.0, 0.0])
+    extreme_fake = torch.tensor([50.0, -50.0, 120.0, -120.0, 1.0])
+    extreme = (extreme_fake,) if n_args == 1 else (extreme_real, extreme_fake)
+    return [("logits of shape [8]", moderate),
+            ("logits of shape [8, 1]", tuple(t[:, None] for t in moderate)),
+            ("extreme logits (+-50, +-120)", extreme)]
+
+
+def _as_scalar(out, n: int) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        kind = type(out).__name__
+        extra = " (do not call .item(): the loss must stay differentiable)" if isinstance(out, float) else ""
+        raise _Fail(f"your function returned a {kind}; return a scalar torch.Tensor{extra}")
+    if out.numel() != 1:
+        shape = tuple(out.shape)
+        if out.numel() == n:
+            raise _Fail(f"your loss has shape {shape}, one value per sample: take the mean over the batch")
+        raise _Fail(f"your loss has shape {shape}, not a scalar (did a [N] and a [N, 1] tensor broadcast "
+                    f"to [N, N]? flatten the logits first)")
+    return out.reshape(())
+
+
+def _check_loss(fn: Callable, n_args: int, reference: Callable, wrong: Sequence[Tuple[Callable, str]]):
+    for label, args in _logit_cases(n_args):
+        inputs = [a.clone().requires_grad_(True) for a in args]
+        value_t = _as_scalar(_call(fn, *inputs), args[0].shape[0])
+        value = float(value_t.detach())
+        flat = [a.reshape(-1).double() for a in args]
+        expected = float(reference(*flat))
+        extreme = label.startswith("extreme")
+        if not math.isfinite(value):
+            if extreme:
+                raise _Fail(f"your loss is {value} for {label}: {STABILITY_HINT}")
+            raise _Fail(f"your loss is {value} for {label}: are you taking the log of the logits "
+                        f"themselves? D returns logits l, and D(x) = sigmoid(l)")
+        if _close(value, expected):
+            if not value_t.requires_grad:
+                raise _Fail("your loss is not differentiable with respect to the logits: do not use "
+                            ".item(), .detach(), numpy or Python floats inside the loss")
+            continue
+        for wrong_fn, message in wrong:
+            if _close(value, float(wrong_fn(*flat))):
+                raise _Fail(message)
+        if _close(value, args[0].shape[0] * expected):
+            raise _Fail("your loss is the sum over the batch; take the mean (every loss here is a batch mean)")
+        if extreme:
+            raise _Fail(f"right for moderate logits but {value:.4g} instead of {expected:.4g} for {label}: "
+                        f"an epsilon inside the log, clamping, or F.binary_cross_entropy on sigmoid(l) distort "
+                        f"the loss there; use F.softplus or F.logsigmoid")
+        if "[8, 1]" in label:
+            raise _Fail(f"right for logits of shape [N] but {value:.4g} instead of {expected:.4g} for shape "
+                        f"[N, 1]: flatten the logits first (e.g. logits.reshape(-1))")
+        raise _Fail(f"for {label} your loss is {value:.6g}, expected {expected:.6g}")
+
+
+def _sp(t):
+    return F.softplus(t).mean()
+
+
+def check_d_loss(fn: Callable) -> bool:
+    """``fn(real_logits, fake_logits)`` should be mean(softplus(-l_real)) + mean(softplus(l_fake))."""
+    wrong = [
+        (lambda r, f: _sp(r) + _sp(-f), "real and fake labels are swapped: real samples are labelled 1 "
+         "(-log D(x) = softplus(-l_real)) and fakes 0 (-log(1 - D(G(z))) = softplus(l_fake))"),
+        (lambda r, f: -_sp(-r) - _sp(f), "sign error: you returned V(D, G) = E[log D(x)] + "
+         "E[log(1 - D(G(z)))], which D maximises; the loss to minimise is its negative"),
+        (lambda r, f: (_sp(-r) + _sp(f)) / 2, "your loss is half the expected value: the loss is the SUM of "
+         "the real mean and the fake mean (not their average, nor one mean over both batches)"),
+        (lambda r, f: _sp(-r), "your loss has only the real term -log D(x); add the fake term -log(1 - D(G(z)))"),
+        (lambda r, f: _sp(f), "your loss has only the fake term -log(1 - D(G(z))); add the real term -log D(x)"),
+    ]
+    return _verdict("check_d_loss", lambda: _check_loss(fn, 2, lambda r, f: _sp(-r) + _sp(f), wrong))
+
+
+def check_g_minimax(fn: Callable) -> bool:
+    """``fn(fake_logits)`` should be E[log(1 - D(G(z)))] = -mean(softplus(l_fake))."""
+    wrong = [
+        (lambda f: _sp(-f), "your loss equals the non-saturating loss -log D(G(z)); the minimax loss is "
+         "log(1 - D(G(z)))"),
+        (lambda f: _sp(f), "sign error: your loss is -log(1 - D(G(z))); the generator MINIMISES "
+         "E[log(1 - D(G(z)))] (a negative number)"),
+        (lambda f: -_sp(-f), "your loss is log D(G(z)); the minimax generator loss is log(1 - D(G(z)))"),
+    ]
+    return _verdict("check_g_minimax", lambda: _check_loss(fn, 1, lambda f: -_sp(f), wrong))
+
+
+def check_g_nonsaturating(fn: Callable) -> bool:
+    """``fn(fake_logits)`` should be -E[log D(G(z))] = mean(softplus(-l_fake))."""
+    wrong = [
+        (lambda f: -_sp(f), "your loss equals the minimax loss log(1 - D(G(z))); the non-saturating loss "
+         "is -log D(G(z))"),
+        (lambda f: _sp(f), "your loss is -log(1 - D(G(z))), the discriminator's fake term; the "
+         "non-saturating loss is -log D(G(z))"),
+        (lambda f: -_sp(-f), "sign error: your loss is log D(G(z)); the generator minimises -log D(G(z))"),
+    ]
+    return _verdict("check_g_nonsaturating", lambda: _check_loss(fn, 1, lambda f: _sp(-f), wrong))
+
+
+# ---- theory on discrete distributions --------------------------------------------------------------
+
+def _distribution_cases() -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(2014)
+    a, b = theory.random_distribution(10, rng), theory.random_distribution(10, rng)
+    c = np.array([0.5, 0.3, 0.2, 0.0, 0.0])
+    d = np.array([0.0, 0.2, 0.3, 0.25, 0.25])
+    same = theory.random_distribution(6, rng)
+    return [("random p_data and p_g on 10 points", a, b),
+            ("p_data and p_g with zeros", c, d),
+            ("p_g = p_data", same, same.copy()),
+            ("disjoint supports", np.array([0.6, 0.4, 0.0, 0.0]), np.array([0.0, 0.0, 0.7, 0.3]))]
+
+
+def _to_numpy(out) -> np.ndarray:
+    if isinstance(out, torch.Tensor):
+        out = out.detach().cpu().double().numpy()
+    try:
+        return np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _Fail(f"your function returned a {type(out).__name__}, not an array of numbers") from None
+
+
+def check_optimal_discriminator(fn: Callable) -> bool:
+    """``fn(p_data, p_g)`` (numpy arrays) should return D*(x) = p_data / (p_data + p_g) per point."""
+    def body():
+        for label, p, q in _distribution_cases():
+            d = _to_numpy(_call(fn, p.copy(), q.copy()))
+            want = p / (p + q)
+            if d.shape != p.shape:
+                raise _Fail(f"your D* has shape {d.shape}; it should have one value per point, shape {p.shape}")
+            if not np.all(np.isfinite(d)):
+                raise _Fail(f"your D* has nan or inf for {label}: D* = p_data / (p_data + p_g) is finite "
+                            f"wherever p_data + p_g > 0")
+            if np.allclose(d, want, rtol=1e-5, atol=1e-7):
+                continue
+            if np.allclose(d, q / (p + q), rtol=1e-5, atol=1e-7):
+                raise _Fail("you computed p_g / (p_data + p_g) = 1 - D*; D is the probability that x is REAL: "
+                            "D*(x) = p_data / (p_data + p_g)")
+            if np.all(q > 0) and np.allclose(d, p / q, rtol=1e-5):
+                raise _Fail("you computed the density ratio p_data / p_g; D*(x) = p_data / (p_data + p_g)")
+            if np.allclose(d, 0.5):
+                raise _Fail("you returned 1/2 everywhere, which is D* only when p_g = p_data")
+            worst = int(np.argmax(np.abs(d - want)))
+            raise _Fail(f"for {label}, at point {worst} your D* is {d[worst]:.6g}, expected {want[worst]:.6g}")
+    return _verdict("check_optimal_discriminator", body)
+
+
+def check_value_at_optimum(fn: Callable) -> bool:
+    """``fn(p_data, p_g)`` should return V(D*, G) = sum p_data log D* + sum p_g log(1 - D*), which
+    Theorem 1 says equals 2 JS(p_data || p_g) - log 4 (compared with :mod:`gantutor.theory`)."""
+    def body():
+        for label, p, q in _distribution_cases():
+            out = _to_numpy(_call(fn, p.copy(), q.copy()))
+            if out.size != 1:
+                raise _Fail(f"your function returned {out.size} numbers; V(D*, G) is one number (a sum over points)")
+            value, js = float(out.reshape(())), theory.js(p, q)
+            expected = 2 * js - theory.LOG4
+            if math.isnan(value) or math.isinf(value):
+                raise _Fail(f"your value is {value} for {label}: where p_data(x) = 0 or p_g(x) = 0, "
+                            f"0 * log 0 counts as 0, so leave those points out of the sum")
+            if _close(value, expected, rtol=1e-6, atol=1e-7):
+                continue
+            dstar = p / (p + q)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                unweighted = np.mean(np.log(dstar)) + np.mean(np.log1p(-dstar))
+            for other, message in [
+                (-expected, "sign error: V(D*, G) = E_p_data[log D*] + E_p_g[log(1 - D*)] is <= 0"),
+                (2 * js, "you returned 2 JS(p_data || p_g); V(D*, G) = 2 JS - log 4"),
+                (js - theory.LOG4, "you returned JS - log 4; V(D*, G) = 2 JS - log 4 (JS has a factor 1/2)"),
+                (unweighted, "you averaged over points; an expectation weights each point by its "
+                             "probability: E_p_data[log D*] = sum_x p_data(x) log D*(x)"),
+            ]:
+                if _close(value, other, rtol=1e-6, atol=1e-7):
+                    raise _Fail(message)
+            raise _Fail(f"for {label} your value is {value:.6g}, expected 2 JS - log 4 = {expected:.6g}")
+    return _verdict("check_value_at_optimum", body)
+
+
+# ---- one discriminator step --------------------------------------------------------------------------
+
+def _step_setup():
+    """Tiny seeded G and D on 2D data, an SGD optimiser for D, and stale gradients from 'a previous step'."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        G = MLPGenerator(4, (2,), hidden=(16,), value_range=None)
+        D = MLPDiscriminator((2,), hidden=(16,))
+        x_real, z = torch.randn(32, 2) + 2.0, torch.randn(32, 4)
+        for p in list(D.parameters()) + list(G.parameters()):
+            p.grad = 0.5 * torch.randn_like(p)
+    return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
+
+
+def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0):
+    D, G, opt, x_real, z = _step_setup()
+    with torch.no_grad():
+        fake = G(z)
+    real_logits, fake_logits = D(x_real), D(fake)
+    loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
+    if zero_grad:
+        opt.zero_grad()
+    (sign * loss).backward()
+    opt.step()
+    return [p.detach().clone() for p in D.parameters()], float(loss.detach())
+
+
+def _params_close(a, b) -> bool:
+    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
+
+
+def check_training_step(fn: Callable) -> bool:
+    """``fn(D, G, opt_d, x_real, z)`` should do one discriminator update with ``losses.d_bce`` (fakes made
+    without gradients into G) and return the loss. Checked by replaying the step on identical networks."""
+    def body():
+        D, G, opt, x_real, z = _step_setup()
+        d_before = [p.detach().clone() for p in D.parameters()]
+        g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
+        returned = _call(fn, D, G, opt, x_real, z)
+        d_after = [p.detach().clone() for p in D.parameters()]
+        want, want_loss = _replay()
+        if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
+            raise _Fail("G's weights changed: this step updates only the discriminator")
+        if _params_close(d_after, d_before):
+            raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
+        if not _params_close(d_after, want):
+            for kwargs, message in [
+                (dict(zero_grad=False), "gradients from an earlier step were not cleared: call "
+                 "opt_d.zero_grad() before loss.backward()"),
+                (dict(swap=True), "real and fake labels are swapped: use losses.d_bce(D(x_real), D(fake))"),
+                (dict(sign=-1.0), "D climbed the loss instead of descending it (sign error): minimise "
+                 "losses.d_bce(real_logits, fake_logits)"),
+            ]:
+                if _params_close(d_after, _replay(**kwargs)[0]):
+                    raise _Fail(message)
+            raise _Fail("D's weights after your step differ from one optimiser step on "
+                        "losses.d_bce(D(x_real), D(G(z)))")
+        if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
+            raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() (or .detach() them)")
+        if returned is None:
+            raise _Fail("D was updated correctly, but return the loss too")
+        try:
+            got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
+        except (TypeError, ValueError, RuntimeError):
+            raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
+        if not _close(got, want_loss):
+            raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
+    return _verdict("check_training_step", body)

@@ -1,0 +1,237 @@
+"""Assignments: the student notebooks are up to date, nbval passes on the solutions and fails on blank
+or wrong answers, instructors' validation cannot be fooled by stored outputs, and each check function
+in gantutor.checks gives the right verdict (and the right diagnosis) on right and wrong answers."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gantutor import checks, losses, theory
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "book" / "assignments"
+SOLUTION = FOLDER / "a01_gan_losses_solution.ipynb"
+STUDENT = FOLDER / "a01_gan_losses.ipynb"
+MAKE_STUDENT = FOLDER / "make_student.py"
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def _run(args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=_env(), capture_output=True,
+                          text=True, timeout=300)
+
+
+def _nbval(nb_path: Path) -> subprocess.CompletedProcess:
+    return _run(["-m", "pytest", "--nbval", nb_path, "--nbval-current-env", "-p", "no:cacheprovider",
+                 "-q", "--rootdir", nb_path.parent], cwd=nb_path.parent)
+
+
+def _make_student_module():
+    spec = importlib.util.spec_from_file_location("make_student", MAKE_STUDENT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _solution_with(tmp_path: Path, cell_id: str, old: str, new: str) -> Path:
+    nb = nbformat.read(SOLUTION, as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == cell_id)
+    assert old in cell.source, f"{old!r} not in cell {cell_id}"
+    cell.source = cell.source.replace(old, new)
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+# ---- notebooks ---------------------------------------------------------------------------------------
+
+def test_student_notebooks_are_up_to_date():
+    proc = _run([MAKE_STUDENT, "--check"], cwd=ROOT)
+    assert proc.returncode == 0, f"run `make student`:\n{proc.stdout}{proc.stderr}"
+
+
+def test_student_version_hides_solutions_and_keeps_expected_outputs():
+    student = nbformat.read(STUDENT, as_version=4)
+    text = STUDENT.read_text(encoding="utf8")
+    for secret in ("BEGIN SOLUTION", "softplus(-real_logits)", "Instructor notes", "saturates"):
+        assert secret not in text, secret
+    check_cells = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(check_cells) == 6
+    for cell in check_cells:
+        assert [o.get("text", "").endswith(": PASS\n") for o in cell.outputs] == [True]
+    others = [c for c in student.cells if c.cell_type == "code" and c not in check_cells]
+    assert all(not c.outputs for c in others)
+    assert sum("raise NotImplementedError" in c.source for c in others) == 6
+    assert "*Your answer here.*" in text
+
+
+def test_nbval_passes_on_the_solution():
+    proc = _nbval(SOLUTION)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_nbval_fails_on_the_blank_student_notebook():
+    proc = _nbval(STUDENT)
+    assert proc.returncode != 0
+    assert "check_d_loss: FAIL - not implemented yet (NotImplementedError)" in proc.stdout
+    assert "Error" not in proc.stdout.replace("NotImplementedError", ""), "a cell raised instead of failing a check"
+
+
+def test_nbval_fails_when_minimax_is_given_for_nonsaturating(tmp_path):
+    path = _solution_with(tmp_path, "t3-code", "return F.softplus(-fake_logits).mean()",
+                          "return -F.softplus(fake_logits).mean()")
+    proc = _nbval(path)
+    assert proc.returncode != 0
+    assert "1 failed" in proc.stdout
+    assert "check_g_nonsaturating: FAIL - your loss equals the minimax loss" in proc.stdout
+
+
+def test_nbval_fails_on_an_unstable_discriminator_loss(tmp_path):
+    path = _solution_with(tmp_path, "t1-code", "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
+                          "return -(torch.log(torch.sigmoid(real_logits)).mean() "
+                          "+ torch.log(1 - torch.sigmoid(fake_logits)).mean())")
+    proc = _nbval(path)
+    assert proc.returncode != 0
+    assert "check_d_loss: FAIL - your loss is inf for extreme logits" in proc.stdout
+
+
+def test_validate_ignores_the_students_stored_verdicts(tmp_path):
+    """A submitted notebook stores the student's own FAIL lines; plain nbval would compare FAIL with FAIL."""
+    nb = nbformat.read(STUDENT, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            out["text"] = out["text"].replace(": PASS", ": FAIL - not implemented yet (NotImplementedError)")
+    path = tmp_path / "blank_but_run.ipynb"
+    nbformat.write(nb, path)
+    proc = _run([MAKE_STUDENT, "--validate", path], cwd=ROOT)
+    assert proc.returncode != 0
+    assert "6 failed" in proc.stdout
+
+
+def test_validate_rejects_edited_check_cells():
+    make_student = _make_student_module()
+    nb = nbformat.read(SOLUTION, as_version=4)
+    assert make_student.prepare_for_validation(nb) is None
+    cell = next(c for c in nb.cells if c.get("id") == "t3-check")
+    cell.source = '# NBVAL_CHECK_OUTPUT\nprint("check_g_nonsaturating: PASS")'
+    assert "edited" in make_student.prepare_for_validation(nb)
+    nb.cells.remove(cell)
+    assert "missing" in make_student.prepare_for_validation(nb)
+
+
+def test_stub_keeps_signature_and_refuses_top_level_regions():
+    make_student = _make_student_module()
+    src = "def f(x):\n    \"\"\"doc\"\"\"\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n"
+    assert make_student.strip_code(src, "t") == ('def f(x):\n    """doc"""\n    # TODO: your code here\n'
+                                                 '    raise NotImplementedError("f() is not implemented yet")\n')
+    with pytest.raises(ValueError, match="inside a function"):
+        make_student.strip_code("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", "t")
+    with pytest.raises(ValueError, match="no"):
+        make_student.strip_code("def f():\n    # BEGIN SOLUTION\n    pass", "t")
+
+
+# ---- check functions -----------------------------------------------------------------------------------
+
+def _verdict(capsys, check, fn):
+    ok = check(fn)
+    out = capsys.readouterr()
+    assert out.err == ""
+    lines = out.out.splitlines()
+    assert len(lines) == 1, out.out
+    assert lines[0].startswith(check.__name__ + ": ")
+    assert ok == lines[0].endswith(": PASS")
+    return ok, lines[0]
+
+
+def _todo(*args):
+    raise NotImplementedError("todo")
+
+
+def _step(D, G, opt, x, z, *, zero=True, swap=False, detach=True):
+    fake = G(z).detach() if detach else G(z)
+    real_l, fake_l = D(x), D(fake)
+    loss = losses.d_bce(fake_l, real_l) if swap else losses.d_bce(real_l, fake_l)
+    if zero:
+        opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _value(p, q):
+    d = p / (p + q)
+    return float(np.sum(p * np.log(d)) + np.sum(q * np.log(1 - d)))  # nan where p or q is 0
+
+
+CASES = [
+    (checks.check_d_loss, losses.d_bce, None),
+    (checks.check_d_loss, lambda r, f: F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+     + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)), None),
+    (checks.check_d_loss, lambda r, f: losses.d_bce(f, r), "labels are swapped"),
+    (checks.check_d_loss, lambda r, f: -losses.d_bce(r, f), "sign error"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r) + F.softplus(f), "take the mean over the batch"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(), "sum over the batch"),
+    (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r)).mean()
+     - torch.log(1 - torch.sigmoid(f)).mean(), "inf for extreme logits"),
+    (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r) + 1e-8).mean()
+     - torch.log(1 - torch.sigmoid(f) + 1e-8).mean(), "right for moderate logits"),
+    (checks.check_d_loss, lambda r, f: torch.tensor(float(losses.d_bce(r, f))), "not differentiable"),
+    (checks.check_d_loss, _todo, "not implemented yet (NotImplementedError)"),
+    (checks.check_d_loss, lambda r, f: r + f[None], "raised RuntimeError"),
+    (checks.check_g_minimax, losses.g_minimax, None),
+    (checks.check_g_minimax, losses.g_nonsaturating, "equals the non-saturating loss"),
+    (checks.check_g_minimax, lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "-inf for extreme logits"),
+    (checks.check_g_nonsaturating, losses.g_nonsaturating, None),
+    (checks.check_g_nonsaturating, losses.g_minimax, "your loss equals the minimax loss log(1 - D(G(z))); "
+     "the non-saturating loss is -log D(G(z))"),
+    (checks.check_g_nonsaturating, lambda f: -losses.g_nonsaturating(f), "sign error"),
+    (checks.check_g_nonsaturating, lambda f: -torch.log(torch.sigmoid(f)).mean(), "inf for extreme logits"),
+    (checks.check_optimal_discriminator, theory.optimal_discriminator, None),
+    (checks.check_optimal_discriminator, lambda p, q: torch.tensor(p) / torch.tensor(p + q), None),
+    (checks.check_optimal_discriminator, lambda p, q: q / (p + q), "1 - D*"),
+    (checks.check_optimal_discriminator, lambda p, q: p / q, "density ratio"),
+    (checks.check_value_at_optimum, theory.value_at_optimum, None),
+    (checks.check_value_at_optimum, _value, "0 * log 0 counts as 0"),
+    (checks.check_value_at_optimum, lambda p, q: 2 * theory.js(p, q), "2 JS"),
+    (checks.check_value_at_optimum, lambda p, q: -theory.value_at_optimum(p, q), "sign error"),
+    (checks.check_training_step, _step, None),
+    (checks.check_training_step, lambda *a: _step(*a, zero=False), "zero_grad"),
+    (checks.check_training_step, lambda *a: _step(*a, swap=True), "swapped"),
+    (checks.check_training_step, lambda *a: _step(*a, detach=False), "gradients flowed into G"),
+    (checks.check_training_step, lambda D, G, opt, x, z: None, "did not change"),
+    (checks.check_training_step, lambda D, G, opt, x, z: (_step(D, G, opt, x, z), None)[1], "return the loss"),
+]
+
+
+@pytest.mark.parametrize("check, fn, diagnosis", CASES,
+                         ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)])
+def test_check_functions(capsys, check, fn, diagnosis):
+    ok, line = _verdict(capsys, check, fn)
+    if diagnosis is None:
+        assert ok, line
+        assert line == f"{check.__name__}: PASS"
+    else:
+        assert not ok
+        assert diagnosis in line, line
+
+
+def test_checks_are_silent_and_deterministic(capsys):
+    def noisy(fake_logits):
+        print("debugging output")
+        return losses.g_minimax(fake_logits)
+
+    first = _verdict(capsys, checks.check_g_nonsaturating, noisy)
+    assert first == _verdict(capsys, checks.check_g_nonsaturating, noisy)
+    assert "debugging" not in first[1]

@@ -1,0 +1,40 @@
+"""Every chapter notebook runs top to bottom under nbval in FAST mode.
+
+``--nbval-lax`` fails on any error and compares the outputs of the cells marked
+``# NBVAL_CHECK_OUTPUT`` (the numerical checks of each derivation) with the outputs stored in the
+notebook. Assignment notebooks are validated in test_assignments.py.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.ipynb"))
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapter notebooks found in book/"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_runs_under_nbval(notebook):
+    env = dict(os.environ, GANTUTOR_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-q", str(notebook)],
+        cwd=notebook.parent, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_checked_cells_with_stored_outputs(notebook):
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    checked = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    assert checked, f"{notebook.name} has no numerical check cells"
+    assert all(c.outputs for c in checked), f"{notebook.name}: run tools/refresh_outputs.py to store check outputs"
+    assert not any("error" == o.get("output_type") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
