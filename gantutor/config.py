@@ -51,8 +51,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "k", "latent_dim", "log_every", "guard_every"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "steps" else 1):
-                raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
+            least = 0 if name == "steps" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                kind = "a non-negative" if least == 0 else "a positive"
+                raise ValueError(f"TrainConfig.{name} must be {kind} integer, got {value!r}")
         for name in ("lr_g", "lr_d"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:

@@ -187,7 +187,8 @@ class Trainer:
         for records in self.history.__dict__.values():
             del records[keep:]
         raise TrainingDiverged(
-            f"training diverged at generator step {failed_at}: the {which} loss is {value}. The weights "
+            f"training diverged at generator step {failed_at}: the {which} loss "
+            f"({self.config.g_loss if which == 'generator' else self.config.d_loss}) is {value}. The weights "
             f"were restored to step {good['step']}, the last good state; try smaller learning rates.")
 
     # -- sampling and checkpoints ---------------------------------------------------------------
