@@ -83,7 +83,7 @@ student: venv
 
 validate: venv
 	@test -n "$(NB)" || { echo "usage: make validate NB=path/to/student.ipynb"; exit 2; }
-	$(BIN)/pytest --nbval "$(NB)" --nbval-current-env -p no:cacheprovider
+	$(BIN)/python book/assignments/make_student.py --validate "$(NB)"
 
 clean:
 	rm -rf _build $(VENDOR) .pytest_cache

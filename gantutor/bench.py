@@ -48,10 +48,12 @@ class ToySettings:
     betas: Tuple[float, float] = (0.5, 0.999)
     steps: int = 3000
     lr_final: float = 0.1  # learning rates decay geometrically to this share of lr_g, lr_d
+    g_batchnorm: bool = False
     seed: int = 0
 
     def models(self, dim: int = 2):
-        G = MLPGenerator(self.latent_dim, (dim,), hidden=self.g_hidden, value_range=None)
+        G = MLPGenerator(self.latent_dim, (dim,), hidden=self.g_hidden, value_range=None,
+                         batchnorm=self.g_batchnorm)
         D = MLPDiscriminator((dim,), hidden=self.d_hidden)
         return G, D
 
