@@ -84,7 +84,8 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise(test_digits):
 def test_mnist_fid_reports_baseline(test_digits):
     r = metrics.mnist_fid(test_digits[0][:1000])
     assert r.n == 1000 and r.fid >= 0 and r.baseline > 0
-    assert r.fid < 5 * r.baseline + 1.0  # real digits score near the baseline
+    noise = metrics.mnist_fid(torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
+    assert r.fid < noise.fid / 10  # real digits (n=1000 is biased upward) score far below noise
     assert "baseline" in str(r) or "real training digits" in str(r)
 
 
