@@ -29,43 +29,12 @@ import torch
 from torch import nn
 
 from . import losses, metrics
-from .config import TrainConfig
+from .config import GRID_SETTINGS, RING_SETTINGS, ToySettings, TrainConfig
 from .data import GaussianMixture, grid25, mnist_sampler, ring8
 from .models import MLPDiscriminator, MLPGenerator
 from .train import Trainer, seed_everything
 
 
-@dataclass(frozen=True)
-class ToySettings:
-    """Networks and optimiser of a toy 2D GAN (chapters 1 and 10 reuse these)."""
-
-    latent_dim: int = 8
-    g_hidden: Tuple[int, ...] = (256, 256)
-    d_hidden: Tuple[int, ...] = (128, 128)
-    batch_size: int = 256
-    lr_g: float = 2e-3
-    lr_d: float = 2e-3
-    betas: Tuple[float, float] = (0.5, 0.999)
-    steps: int = 4000
-    lr_final: float = 0.005  # learning rates decay geometrically to this share of lr_g, lr_d
-    g_batchnorm: bool = True  # batch norm in G roughly doubled the high-quality share on the ring
-    seed: int = 0
-
-    def models(self, dim: int = 2):
-        G = MLPGenerator(self.latent_dim, (dim,), hidden=self.g_hidden, value_range=None,
-                         batchnorm=self.g_batchnorm)
-        D = MLPDiscriminator((dim,), hidden=self.d_hidden)
-        return G, D
-
-    def config(self, **overrides) -> TrainConfig:
-        cfg = TrainConfig(steps=self.steps, batch_size=self.batch_size, lr_g=self.lr_g, lr_d=self.lr_d,
-                          betas=self.betas, latent_dim=self.latent_dim, seed=self.seed, device="cpu",
-                          progress=False, log_every=100)
-        return cfg.with_overrides(**overrides)
-
-
-RING_SETTINGS = ToySettings()
-GRID_SETTINGS = ToySettings(d_hidden=(256, 256))
 
 
 @dataclass(frozen=True)
@@ -231,16 +200,13 @@ def bench_time_to_quality(s: CGANSettings = CGAN_SETTINGS, data_root: Optional[s
 def train_toy(mixture: GaussianMixture, settings: ToySettings, g_loss: str = "nonsaturating",
               n_eval: int = 2500):
     """Train a toy GAN under ``settings`` with generator loss ``g_loss``; return (scores, (wall, CPU
-    seconds)). The learning rates decay geometrically to ``lr_final`` times their start in 20 stages."""
+    seconds)). The learning rates decay geometrically to ``lr_final`` times their start (TrainConfig)."""
     d_loss = g_loss if g_loss in losses.D_LOSSES else "bce"
     seed_everything(settings.seed)  # the networks' initial weights, too
     G, D = settings.models(mixture.means.shape[1])
     trainer = Trainer(G, D, mixture, settings.config(g_loss=g_loss, d_loss=d_loss))
-    start, start_cpu, chunk = time.perf_counter(), time.process_time(), max(1, settings.steps // 20)
-    while trainer.step_count < settings.steps:
-        decay = settings.lr_final ** (trainer.step_count / settings.steps)
-        trainer.set_lr(settings.lr_g * decay, settings.lr_d * decay)
-        trainer.run(min(chunk, settings.steps - trainer.step_count), progress=False)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    trainer.run(settings.steps, progress=False)
     seconds = (time.perf_counter() - start, time.process_time() - start_cpu)
     return metrics.toy_scores(trainer.sample(n_eval), mixture), seconds
 

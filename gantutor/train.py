@@ -91,6 +91,7 @@ class Trainer:
         self.d_loss_fn, self.g_loss_fn = losses.d_loss(cfg.d_loss), losses.g_loss(cfg.g_loss)
         self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
         self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas))
+        self.base_lr = (cfg.lr_g, cfg.lr_d)
         self.callbacks = list(callbacks)
         self.history = History()
         self.step_count = 0
@@ -111,12 +112,20 @@ class Trainer:
             self.d_loss_fn, self.config.d_loss = losses.d_loss(d_loss), d_loss
 
     def set_lr(self, lr_g: Optional[float] = None, lr_d: Optional[float] = None) -> None:
-        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
-            if lr is not None:
-                if not lr > 0:
-                    raise ValueError(f"learning rates must be positive, got {lr!r}")
-                for group in opt.param_groups:
-                    group["lr"] = lr
+        """Change the starting learning rates (the decay of ``config.lr_final`` still applies)."""
+        for lr in (lr_g, lr_d):
+            if lr is not None and not lr > 0:
+                raise ValueError(f"learning rates must be positive, got {lr!r}")
+        self.base_lr = (self.base_lr[0] if lr_g is None else lr_g, self.base_lr[1] if lr_d is None else lr_d)
+        self._apply_lr()
+
+    def _apply_lr(self) -> None:
+        """lr = base lr * lr_final ** (step / steps): a geometric decay over the configured run."""
+        cfg = self.config
+        factor = cfg.lr_final ** min(self.step_count / max(cfg.steps, 1), 1.0) if cfg.lr_final != 1.0 else 1.0
+        for opt, lr in zip((self.opt_g, self.opt_d), self.base_lr):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
 
     def d_step(self):
         x, y = self.sampler.sample(self.config.batch_size)
@@ -144,6 +153,8 @@ class Trainer:
 
     def step(self) -> None:
         """One generator step, preceded by ``k`` discriminator steps."""
+        if self.config.lr_final != 1.0:
+            self._apply_lr()
         for _ in range(self.config.k):
             d_loss, real_logits, fake_logits = self.d_step()
         g_loss = self.g_step()
