@@ -1,0 +1,98 @@
+"""LSGAN (Mao et al., 2017): the least-squares losses against hand formulas and torch's MSELoss, their
+registry names, the optimal discriminator and the Pearson chi-square identity of the theory helpers."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gantutor import losses, theory
+
+
+def _outputs(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return 2 * torch.randn(n, generator=g, dtype=torch.float64), 2 * torch.randn(n, generator=g, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("a,b", [(0.0, 1.0), (-1.0, 1.0), (0.3, 2.5)])
+def test_d_least_squares_matches_hand_formula_and_mseloss(a, b):
+    real, fake = _outputs()
+    got = losses.d_least_squares(real, fake, a, b)
+    hand = 0.5 * sum((r - b) ** 2 for r in real.tolist()) / len(real) + \
+        0.5 * sum((f - a) ** 2 for f in fake.tolist()) / len(fake)
+    mse = torch.nn.MSELoss()
+    ref = 0.5 * mse(real, torch.full_like(real, b)) + 0.5 * mse(fake, torch.full_like(fake, a))
+    assert math.isclose(float(got), hand, rel_tol=1e-12)
+    assert torch.allclose(got, ref)
+
+
+@pytest.mark.parametrize("c", [0.0, 1.0, -0.7])
+def test_g_least_squares_matches_mseloss(c):
+    _, fake = _outputs(seed=1)
+    ref = 0.5 * torch.nn.MSELoss()(fake, torch.full_like(fake, c))
+    assert torch.allclose(losses.g_least_squares(fake, c), ref)
+    assert torch.allclose(losses.g_least_squares(fake[:, None], c), ref)  # shape [N, 1]
+
+
+def test_least_squares_gradient_is_linear_in_the_output():
+    l = torch.linspace(-50, 50, 11, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(losses.g_least_squares(l, 1.0) * len(l), l)
+    assert torch.allclose(grad, l.detach() - 1.0)  # never saturates, unlike sigmoid(l) - 1
+
+
+def test_registry_names_and_codings():
+    real, fake = _outputs(seed=2)
+    assert {"lsgan", "lsgan-8"} <= set(losses.D_LOSSES) and {"lsgan", "lsgan-8"} <= set(losses.G_LOSSES)
+    assert torch.equal(losses.d_loss("lsgan")(real, fake), losses.d_least_squares(real, fake, 0.0, 1.0))
+    assert torch.equal(losses.g_loss("lsgan")(fake), losses.g_least_squares(fake, 1.0))
+    assert torch.equal(losses.d_loss("lsgan-8")(real, fake), losses.d_least_squares(real, fake, -1.0, 1.0))
+    assert torch.equal(losses.g_loss("lsgan-8")(fake), losses.g_least_squares(fake, 0.0))
+    for table in (losses.D_LOSSES, losses.G_LOSSES):
+        assert all(fn.__doc__ and "eq." in fn.__doc__ for n, fn in table.items() if n.startswith("lsgan"))
+
+
+def test_least_squares_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        losses.g_least_squares(torch.zeros(4, 2), 1.0)
+
+
+@pytest.mark.parametrize("a,b", [(0.0, 1.0), (-1.0, 1.0), (2.0, -0.5)])
+def test_optimal_discriminator_minimises_the_ls_objective_pointwise(a, b):
+    rng = np.random.default_rng(3)
+    for sparsity in (0.0, 0.5):
+        p_d, p_g = theory.random_distribution(15, rng, sparsity), theory.random_distribution(15, rng, sparsity)
+        d_star = theory.lsgan_optimal_discriminator(p_d, p_g, a, b)
+        # pointwise: the quadratic p_d (y - b)^2 + p_g (y - a)^2 on a grid has its minimum at D*
+        ys = np.linspace(-3, 3, 60001)
+        for i in np.flatnonzero(p_d + p_g > 0):
+            y_best = ys[np.argmin(p_d[i] * (ys - b) ** 2 + p_g[i] * (ys - a) ** 2)]
+            assert abs(y_best - d_star[i]) < 2e-4
+        v_star = theory.lsgan_d_objective(d_star, p_d, p_g, a, b)
+        for _ in range(20):
+            other = d_star + 0.1 * rng.standard_normal(15)
+            assert theory.lsgan_d_objective(other, p_d, p_g, a, b) >= v_star - 1e-15
+
+
+def test_chi2_identity_holds_for_eq8_and_fails_for_eq9():
+    rng = np.random.default_rng(4)
+    for sparsity in (0.0, 0.5):
+        for _ in range(50):
+            p_d, p_g = theory.random_distribution(20, rng, sparsity), theory.random_distribution(20, rng, sparsity)
+            half = 0.5 * theory.lsgan_chi2(p_d, p_g)
+            assert math.isclose(theory.lsgan_generator_value(p_d, p_g, -1, 1, 0), half, rel_tol=1e-10, abs_tol=1e-14)
+            assert math.isclose(theory.lsgan_generator_value(p_d, p_g, 0, 2, 1), half, rel_tol=1e-10, abs_tol=1e-14)
+    p_d, p_g = theory.random_distribution(20, rng), theory.random_distribution(20, rng)
+    assert not math.isclose(theory.lsgan_generator_value(p_d, p_g, 0, 1, 1), 0.5 * theory.lsgan_chi2(p_d, p_g),
+                            rel_tol=1e-3)
+
+
+def test_lsgan_chi2_is_the_papers_formula_and_zero_at_the_optimum():
+    rng = np.random.default_rng(5)
+    p_d, p_g = theory.random_distribution(9, rng), theory.random_distribution(9, rng)
+    s = p_d + p_g
+    assert math.isclose(theory.lsgan_chi2(p_d, p_g), float(np.sum((2 * p_g - s) ** 2 / s)), rel_tol=1e-12)
+    assert theory.lsgan_chi2(p_d, p_d) == 0.0
+    assert np.allclose(theory.lsgan_optimal_discriminator(p_d, p_d, -1, 1), 0.0)
+    assert np.allclose(theory.lsgan_optimal_discriminator([0.0, 1.0], [0.0, 1.0], -1, 3), [1.0, 1.0])
