@@ -18,6 +18,7 @@ from typing import List, Optional
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 import torch
 
 from . import losses, plots
@@ -81,7 +82,10 @@ class Dashboard:
 
     def _figure(self):
         t = self.trainer
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+        # A bare Figure, not pyplot: the Start button draws from a background thread, and pyplot's
+        # global state is neither thread-safe nor wanted (the inline backend would show the figure).
+        fig = Figure(figsize=(13, 3.8), layout="constrained")
+        axes = fig.subplots(1, 3)
         if t.history.step:
             plots.history_figure(t.history, axes=axes[:2])
         else:
@@ -97,10 +101,8 @@ class Dashboard:
     def refresh(self, record: bool = False) -> None:
         """Redraw the picture (and record it as an animation frame when ``record``)."""
         with matplotlib.rc_context({"figure.dpi": 80}):
-            fig = self._figure()
             buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-            plt.close(fig)
+            self._figure().savefig(buf, format="png")
         self.image.value = buf.getvalue()
         if record:
             buf.seek(0)

@@ -127,3 +127,36 @@ def test_dashboard_controls_apply():
     assert t.step_count == 1
     with pytest.raises(ValueError, match="steps_per_update"):
         Dashboard(t, steps_per_update=0)
+
+
+def test_dashboard_start_trains_in_background_until_pause_or_max_steps():
+    import time
+
+    from gantutor.widgets import Dashboard
+
+    dash = Dashboard(_trainer("2d"), steps_per_update=1, max_steps=1000)
+    dash.start_btn.click()  # the real button, as a reader clicks it
+    deadline = time.time() + 30
+    while dash.trainer.step_count < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    dash.pause_btn.click()
+    stopped_at = dash.trainer.step_count
+    assert 3 <= stopped_at < 1000 and not dash._thread.is_alive()
+    time.sleep(0.2)
+    assert dash.trainer.step_count == stopped_at  # paused means paused
+    dash.max_steps = stopped_at + 2
+    dash.start()
+    dash._thread.join(timeout=30)
+    assert dash.trainer.step_count == stopped_at + 2  # Start stops by itself at max_steps
+
+
+def test_dashboard_reports_divergence_instead_of_raising():
+    from gantutor.widgets import Dashboard
+
+    dash = Dashboard(_trainer("2d"), steps_per_update=1)
+    with torch.no_grad():
+        for p in dash.trainer.D.parameters():
+            p.fill_(float("nan"))
+    dash.step()  # the discriminator loss is NaN: the dashboard says so and keeps the good weights
+    assert "Stopped" in dash.status.value and "diverged" in dash.status.value
+    assert all(torch.isfinite(p).all() for p in dash.trainer.D.parameters())
