@@ -75,6 +75,56 @@ def g_nonsaturating(fake_logits: Tensor) -> Tensor:
     return F.softplus(-fake_logits).mean()
 
 
+# ---- least squares (LSGAN, Mao et al., 2017) --------------------------------------------------------
+# Here the discriminator's raw output is used as it is: a real number D(x), no sigmoid, no log.
+
+
+def d_least_squares(real_out: Tensor, fake_out: Tensor, a: float, b: float) -> Tensor:
+    """Discriminator loss of LSGAN (Mao et al., 2017, eq. 2) with the a-b coding.
+
+    min_D V(D) = 1/2 E_x[(D(x) - b)^2] + 1/2 E_z[(D(G(z)) - a)^2]: real samples are regressed onto the
+    target b, fakes onto a. ``real_out`` and ``fake_out`` are the raw (unbounded) outputs of D.
+    """
+    real_out = check_logits("real_out", real_out)
+    fake_out = check_logits("fake_out", fake_out)
+    return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()
+
+
+def g_least_squares(fake_out: Tensor, c: float) -> Tensor:
+    """Generator loss of LSGAN (Mao et al., 2017, eq. 2): min_G V(G) = 1/2 E_z[(D(G(z)) - c)^2],
+    where c is the value G wants D to believe for fake data."""
+    fake_out = check_logits("fake_out", fake_out)
+    return 0.5 * ((fake_out - c) ** 2).mean()
+
+
+@_register(D_LOSSES, "lsgan")
+def d_lsgan(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """LSGAN discriminator loss with the 0-1 coding of Mao et al. (2017), eq. (9): a = 0, b = 1.
+    L_D = 1/2 mean((D(x) - 1)^2) + 1/2 mean(D(G(z))^2)."""
+    return d_least_squares(real_out, fake_out, a=0.0, b=1.0)
+
+
+@_register(G_LOSSES, "lsgan")
+def g_lsgan(fake_out: Tensor) -> Tensor:
+    """LSGAN generator loss with the 0-1 coding of Mao et al. (2017), eq. (9): c = 1.
+    L_G = 1/2 mean((D(G(z)) - 1)^2)."""
+    return g_least_squares(fake_out, c=1.0)
+
+
+@_register(D_LOSSES, "lsgan-8")
+def d_lsgan8(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """LSGAN discriminator loss with the coding of Mao et al. (2017), eq. (8): a = -1, b = 1.
+    It satisfies b - a = 2, a condition of the Pearson chi-square result (their eq. 7)."""
+    return d_least_squares(real_out, fake_out, a=-1.0, b=1.0)
+
+
+@_register(G_LOSSES, "lsgan-8")
+def g_lsgan8(fake_out: Tensor) -> Tensor:
+    """LSGAN generator loss with the coding of Mao et al. (2017), eq. (8): c = 0, so b - c = 1.
+    L_G = 1/2 mean(D(G(z))^2)."""
+    return g_least_squares(fake_out, c=0.0)
+
+
 def _lookup(table: dict, kind: str, name: str):
     if name not in table:
         raise KeyError(f"unknown {kind} loss {name!r}; choose one of {sorted(table)}")

@@ -26,27 +26,38 @@ def _elementwise(fn: Callable, logits: torch.Tensor):
     return vals.detach().numpy(), grad.numpy()
 
 
-def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), lim: float = 8.0):
+def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), lim: float = 8.0,
+                      xlabel: Optional[str] = None, probability_row: bool = True):
     """The generator's loss and its gradient, minimax vs non-saturating, computed from
     :mod:`gantutor.losses` by autograd. Top: against the discriminator's logit l on fakes. Bottom:
     against D(G(z)) = sigmoid(l), the probability that D calls a fake real. Fakes that D rejects sit on
-    the left of each panel, where the minimax loss is flat."""
+    the left of each panel, where the minimax loss is flat.
+
+    For losses of an unbounded raw output (LSGAN's least squares), pass ``xlabel`` to name the top row's
+    x axis (the raw output of D) and ``probability_row=False`` to leave out the bottom row, whose
+    sigmoid axis means nothing for them. The defaults draw the original 2 x 2 figure."""
     l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
     d = torch.sigmoid(l).numpy()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
+    rows = 2 if probability_row else 1
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.5 * rows), constrained_layout=True, squeeze=False)
+    extra_colors = {"lsgan": "tab:green", "lsgan-8": "tab:olive"}
     for name in g_losses:
         val, grad = _elementwise(losses.g_loss(name), l)
-        c = COLORS.get(name)
+        c = COLORS.get(name, extra_colors.get(name))
         axes[0, 0].plot(l, val, color=c, label=name)
         axes[0, 1].plot(l, np.abs(grad), color=c, label=name)
-        axes[1, 0].plot(d, val, color=c, label=name)
-        # dL/dD = dL/dl * dl/dD, with dD/dl = D (1 - D)
-        axes[1, 1].plot(d, np.abs(grad / (d * (1 - d))), color=c, label=name)
-    axes[0, 0].set(xlabel="discriminator logit on a fake, $l$", ylabel="generator loss", title="loss vs logit")
-    axes[0, 1].set(xlabel="$l$", ylabel=r"$|\partial L_G / \partial l|$", title="gradient vs logit")
-    axes[1, 0].set(xlabel="$D(G(z))$", ylabel="generator loss", title="loss vs $D(G(z))$")
-    axes[1, 1].set(xlabel="$D(G(z))$", ylabel=r"$|\partial L_G / \partial D|$", yscale="log",
-                   title="gradient vs $D(G(z))$")
+        if probability_row:
+            axes[1, 0].plot(d, val, color=c, label=name)
+            # dL/dD = dL/dl * dl/dD, with dD/dl = D (1 - D)
+            axes[1, 1].plot(d, np.abs(grad / (d * (1 - d))), color=c, label=name)
+    axes[0, 0].set(xlabel=xlabel or "discriminator logit on a fake, $l$", ylabel="generator loss",
+                   title="loss vs logit" if xlabel is None else "loss vs output")
+    axes[0, 1].set(xlabel=xlabel or "$l$", ylabel=r"$|\partial L_G / \partial l|$",
+                   title="gradient vs logit" if xlabel is None else "gradient vs output")
+    if probability_row:
+        axes[1, 0].set(xlabel="$D(G(z))$", ylabel="generator loss", title="loss vs $D(G(z))$")
+        axes[1, 1].set(xlabel="$D(G(z))$", ylabel=r"$|\partial L_G / \partial D|$", yscale="log",
+                       title="gradient vs $D(G(z))$")
     for ax in axes.flat:
         ax.axvline(0.0 if ax in axes[0] else 0.5, color="grey", lw=0.5)
         ax.legend()

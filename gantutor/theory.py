@@ -146,3 +146,48 @@ def fit_gaussian(p, x, direction: str) -> Tuple[float, float]:
     starts = [(m, math.log(0.5)) for m in np.quantile(x, [0.2, 0.35, 0.5, 0.65, 0.8])]
     best = min((optimize.minimize(reverse_kl, s, method="Nelder-Mead") for s in starts), key=lambda r: r.fun)
     return float(best.x[0]), float(math.exp(best.x[1]))
+
+
+# ---- LSGAN (Mao et al., 2017): least squares with the a-b-c coding ------------------------------------
+# a: target of D on fakes, b: target of D on real data, c: the value G wants D to give fakes.
+
+
+def _pair_raw(p_data, p_g):
+    p_data, p_g = _as_dist("p_data", p_data), _as_dist("p_g", p_g)
+    if p_data.shape != p_g.shape:
+        raise ValueError(f"p_data and p_g must have the same shape, got {p_data.shape} and {p_g.shape}")
+    return p_data, p_g
+
+
+def lsgan_optimal_discriminator(p_data, p_g, a: float, b: float) -> np.ndarray:
+    """D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)) (Mao et al., 2017, eq. 4), the minimiser
+    of the LSGAN discriminator objective for a fixed G; (a + b)/2 where neither has mass (any value is
+    optimal there)."""
+    p_data, p_g = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    s = p_data + p_g
+    return np.divide(b * p_data + a * p_g, s, out=np.full_like(s, 0.5 * (a + b)), where=s > 0)
+
+
+def lsgan_d_objective(d, p_data, p_g, a: float, b: float) -> float:
+    """V(D) = 1/2 E_{p_data}[(D(x) - b)^2] + 1/2 E_{p_g}[(D(x) - a)^2] for D given by its values d
+    (the objective D minimises, Mao et al., 2017, eq. 2, with x = G(z) for the fake term)."""
+    d = np.asarray(d, dtype=np.float64)
+    p_data, p_g = _pair_raw(p_data, p_g)
+    return float(0.5 * np.sum(p_data * (d - b) ** 2) + 0.5 * np.sum(p_g * (d - a) ** 2))
+
+
+def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
+    """C(G) = 1/2 E_{p_data}[(D*(x) - c)^2] + 1/2 E_{p_g}[(D*(x) - c)^2] (Mao et al., 2017, eq. 3 with
+    D = D*), computed from D* itself, not from the chi-square identity it is checked against. The first
+    term does not depend on G; adding it leaves the generator's minimiser unchanged."""
+    p_data, p_g = _pair_raw(p_data, p_g)
+    d = lsgan_optimal_discriminator(p_data, p_g, a, b)
+    return float(0.5 * np.sum(p_data * (d - c) ** 2) + 0.5 * np.sum(p_g * (d - c) ** 2))
+
+
+def lsgan_chi2(p_data, p_g) -> float:
+    """The paper's chi2_Pearson(p_d + p_g || 2 p_g) = sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g)
+    (Mao et al., 2017, eq. 7; the denominator is the FIRST argument there). Neither measure sums to
+    1; with m = (p_d + p_g)/2 it equals 2 * pearson_chi2(p_g, m) in this module's convention."""
+    p_data, p_g = _pair_raw(p_data, p_g)
+    return 2.0 * pearson_chi2(p_g, 0.5 * (p_data + p_g))

@@ -1,0 +1,182 @@
+"""Checking functions for assignment 3 (LSGAN, Mao et al., 2017), in the verdict style of
+:mod:`gantutor.checks`: each check runs the student's function on fixed, seeded inputs, prints exactly
+ONE line and returns True or False:
+
+    check_d_least_squares: PASS
+    check_d_least_squares: FAIL - your loss is the binary cross-entropy of the logits; LSGAN ...
+
+Common wrong answers are named (BCE given where least squares is asked, a missing factor 1/2, real and
+fake targets swapped, a sum instead of a mean, the eq. (9) coding used in the chi-square identity). A
+check never raises on a wrong answer.
+"""
+from __future__ import annotations
+
+from typing import Callable, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import theory
+from .checks import _Fail, _as_scalar, _call, _close, _to_numpy, _verdict
+
+__all__ = ["check_d_least_squares", "check_g_least_squares", "check_lsgan_optimal_discriminator",
+           "check_lsgan_generator_value", "check_chi2_identity"]
+
+CODINGS = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0), (0.5, 2.0, -0.3)]  # eq. (8), eq. (9), an arbitrary one
+
+
+def _output_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
+    gen = torch.Generator().manual_seed(2017)
+    moderate = tuple(2.0 * torch.randn(8, generator=gen) for _ in range(n_args))
+    return [("outputs of shape [8]", moderate), ("outputs of shape [8, 1]", tuple(t[:, None] for t in moderate))]
+
+
+def _check_ls(fn: Callable, n_args: int, reference: Callable, wrong: Callable):
+    """``reference(*flat_outputs, *coding)`` is the expected value; ``wrong(...)`` lists (value, message)."""
+    for label, args in _output_cases(n_args):
+        for coding in CODINGS:
+            targets = coding[:2] if n_args == 2 else coding[2:]
+            inputs = [a.clone().requires_grad_(True) for a in args]
+            value_t = _as_scalar(_call(fn, *inputs, *targets), args[0].shape[0])
+            value = float(value_t.detach())
+            flat = [a.reshape(-1).double() for a in args]
+            expected = float(reference(*flat, *targets))
+            if _close(value, expected):
+                if not value_t.requires_grad:
+                    raise _Fail("your loss is not differentiable with respect to D's outputs: do not use "
+                                ".item(), .detach(), numpy or Python floats inside the loss")
+                continue
+            for other, message in wrong(*flat, *targets):
+                if _close(value, float(other)):
+                    raise _Fail(message)
+            if _close(value, args[0].shape[0] * expected):
+                raise _Fail("your loss is the sum over the batch; take the mean (an expectation is a batch mean)")
+            if "[8, 1]" in label:
+                raise _Fail(f"right for outputs of shape [N] but {value:.4g} instead of {expected:.4g} for shape "
+                            f"[N, 1]: flatten D's outputs first (e.g. out.reshape(-1))")
+            raise _Fail(f"for {label} and targets {targets} your loss is {value:.6g}, expected {expected:.6g}")
+
+
+def _ms(t, target):
+    return ((t - target) ** 2).mean()
+
+
+def check_d_least_squares(fn: Callable) -> bool:
+    """``fn(real_out, fake_out, a, b)`` should be 1/2 mean((D(x) - b)^2) + 1/2 mean((D(G(z)) - a)^2)."""
+    def wrong(r, f, a, b):
+        return [
+            (F.softplus(-r).mean() + F.softplus(f).mean(), "your loss is the binary cross-entropy of the logits "
+             "(the GAN of chapter 1); LSGAN replaces it by squared errors: 1/2 mean((D(x) - b)^2) + "
+             "1/2 mean((D(G(z)) - a)^2), on D's raw output, without sigmoid or log"),
+            (0.5 * _ms(r, a) + 0.5 * _ms(f, b), "real and fake targets are swapped: real samples are "
+             "regressed onto b, fakes onto a"),
+            (_ms(r, b) + _ms(f, a), "the factor 1/2 is missing: each squared error is multiplied by 1/2"),
+            (0.5 * _ms(torch.sigmoid(r), b) + 0.5 * _ms(torch.sigmoid(f), a), "you applied a sigmoid; LSGAN's "
+             "discriminator output is unbounded and is used as it is"),
+            (0.5 * _ms(r, b), "only the real term; add 1/2 mean((D(G(z)) - a)^2)"),
+            (0.5 * _ms(f, a), "only the fake term; add 1/2 mean((D(x) - b)^2)"),
+        ]
+    return _verdict("check_d_least_squares", lambda: _check_ls(
+        fn, 2, lambda r, f, a, b: 0.5 * _ms(r, b) + 0.5 * _ms(f, a), wrong))
+
+
+def check_g_least_squares(fn: Callable) -> bool:
+    """``fn(fake_out, c)`` should be 1/2 mean((D(G(z)) - c)^2)."""
+    def wrong(f, c):
+        return [
+            (F.softplus(-f).mean(), "your loss is the non-saturating BCE loss -log sigmoid(l); LSGAN's "
+             "generator minimises 1/2 mean((D(G(z)) - c)^2)"),
+            (_ms(f, c), "the factor 1/2 is missing"),
+            (-0.5 * _ms(f, c), "sign error: the generator MINIMISES 1/2 mean((D(G(z)) - c)^2)"),
+            (0.5 * _ms(torch.sigmoid(f), c), "you applied a sigmoid; use D's raw output as it is"),
+        ]
+    return _verdict("check_g_least_squares", lambda: _check_ls(fn, 1, lambda f, c: 0.5 * _ms(f, c), wrong))
+
+
+def _distribution_cases():
+    rng = np.random.default_rng(2017)
+    return [("random distributions on 10 points", theory.random_distribution(10, rng),
+             theory.random_distribution(10, rng)),
+            ("distributions with zeros", np.array([0.5, 0.3, 0.2, 0.0, 0.0]), np.array([0.0, 0.2, 0.3, 0.25, 0.25]))]
+
+
+def check_lsgan_optimal_discriminator(fn: Callable) -> bool:
+    """``fn(p_data, p_g, a, b)`` should return D*(x) = (b p_data + a p_g) / (p_data + p_g) per point."""
+    def body():
+        for label, p, q in _distribution_cases():
+            for a, b, _ in CODINGS:
+                d = _to_numpy(_call(fn, p.copy(), q.copy(), a, b))
+                want = (b * p + a * q) / (p + q)
+                if d.shape != p.shape:
+                    raise _Fail(f"your D* has shape {d.shape}; it should have one value per point, {p.shape}")
+                if np.allclose(d, want, rtol=1e-6, atol=1e-9):
+                    continue
+                if np.allclose(d, (a * p + b * q) / (p + q), rtol=1e-6, atol=1e-9):
+                    raise _Fail("a and b are swapped: D* leans towards b (the real target) where p_data is "
+                                "large: D* = (b p_data + a p_g) / (p_data + p_g)")
+                if np.allclose(d, p / (p + q), rtol=1e-6, atol=1e-9):
+                    raise _Fail("that is the optimal discriminator of the original GAN; with least squares and "
+                                "targets a, b it is (b p_data + a p_g) / (p_data + p_g)")
+                worst = int(np.argmax(np.abs(d - want)))
+                raise _Fail(f"for {label}, a={a}, b={b}: at point {worst} your D* is {d[worst]:.6g}, "
+                            f"expected {want[worst]:.6g}")
+    return _verdict("check_lsgan_optimal_discriminator", body)
+
+
+def check_lsgan_generator_value(fn: Callable) -> bool:
+    """``fn(p_data, p_g, a, b, c)`` should return C(G) = 1/2 sum p_data (D* - c)^2 + 1/2 sum p_g (D* - c)^2."""
+    def body():
+        for label, p, q in _distribution_cases():
+            for a, b, c in CODINGS:
+                out = _to_numpy(_call(fn, p.copy(), q.copy(), a, b, c))
+                if out.size != 1:
+                    raise _Fail(f"your function returned {out.size} numbers; C(G) is one number (a sum over points)")
+                value, want = float(out.reshape(())), theory.lsgan_generator_value(p, q, a, b, c)
+                if _close(value, want, rtol=1e-7, atol=1e-9):
+                    continue
+                d = (b * p + a * q) / (p + q)
+                for other, message in [
+                    (2 * want, "the factor 1/2 is missing: C(G) = 1/2 E_p_data[...] + 1/2 E_p_g[...]"),
+                    (0.5 * np.sum(q * (d - c) ** 2), "only the fake term: C(G) also holds 1/2 E_p_data[(D* - c)^2], "
+                     "the term that does not depend on G (Mao et al. add it to make the identity appear)"),
+                    (0.5 * np.mean((d - c) ** 2) * 2, "you averaged over points; weight each point by its probability"),
+                ]:
+                    if _close(value, float(other), rtol=1e-7, atol=1e-9):
+                        raise _Fail(message)
+                raise _Fail(f"for {label} and (a, b, c) = {(a, b, c)} your C(G) is {value:.6g}, expected {want:.6g}")
+    return _verdict("check_lsgan_generator_value", body)
+
+
+def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) -> bool:
+    """``coding`` = (a, b, c) should satisfy b - c = 1 and b - a = 2, and then generator_value(p_d, p_g,
+    a, b, c) should equal half_chi2(p_d, p_g) = 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) on random
+    distributions (Mao et al., 2017, eq. 7)."""
+    def body():
+        try:
+            a, b, c = (float(v) for v in coding)
+        except (TypeError, ValueError):
+            raise _Fail(f"CODING must be three numbers (a, b, c), got {coding!r}") from None
+        rng = np.random.default_rng(7)
+        cases = [(theory.random_distribution(12, rng, s), theory.random_distribution(12, rng, s))
+                 for s in (0.0, 0.0, 0.0)]  # dense: the student may assume p_d + p_g > 0
+        for p, q in cases:
+            half = float(_to_numpy(_call(half_chi2, p.copy(), q.copy())).reshape(()))
+            want = 0.5 * theory.lsgan_chi2(p, q)
+            if not _close(half, want, rtol=1e-7, atol=1e-9):
+                if _close(half, 2 * want, rtol=1e-7, atol=1e-9):
+                    raise _Fail("half_chi2 returns the whole chi-square; the generator's value is HALF of it")
+                raise _Fail(f"half_chi2 is {half:.6g}, expected 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) "
+                            f"= {want:.6g}")
+        if not (_close(b - c, 1.0, 0, 1e-12) and _close(b - a, 2.0, 0, 1e-12)):
+            extra = (" (that is eq. (9): the practical choice, but b - a = 1, so the identity does not hold)"
+                     if (a, b, c) == (0.0, 1.0, 1.0) else "")
+            raise _Fail(f"with (a, b, c) = {(a, b, c)}, b - c = {b - c:g} and b - a = {b - a:g}{extra}; the "
+                        f"identity needs b - c = 1 and b - a = 2, e.g. eq. (8): a = -1, b = 1, c = 0")
+        for p, q in cases:
+            value = float(_to_numpy(_call(generator_value, p.copy(), q.copy(), a, b, c)).reshape(()))
+            want = 0.5 * theory.lsgan_chi2(p, q)
+            if not _close(value, want, rtol=1e-7, atol=1e-9):
+                raise _Fail(f"generator_value gives {value:.6g} but 1/2 chi2 is {want:.6g}: check "
+                            f"generator_value with check_lsgan_generator_value first")
+    return _verdict("check_chi2_identity", body)
