@@ -80,7 +80,9 @@ def _download(cache: Path) -> None:
         MNIST(str(cache), train=True, download=True)
         MNIST(str(cache), train=False, download=True)
     except Exception as exc:  # no network, no torchvision, a proxy error: all mean the same to a reader
-        raise DataNotFoundError(NO_DATA_MESSAGE.format(cache=cache)) from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        # `from None`: the reader gets one message, not a stack trace from deep inside torchvision.
+        raise DataNotFoundError(NO_DATA_MESSAGE.format(cache=cache) + f" (download failed: {reason})") from None
 
 
 @dataclass

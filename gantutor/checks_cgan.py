@@ -1,0 +1,168 @@
+"""Checking functions for assignment 2 (conditional GAN), in the verdict style of :mod:`gantutor.checks`.
+
+Each check runs the student's function on fixed, seeded inputs, prints exactly ONE line and returns
+True or False:
+
+    check_cgan_generator: PASS
+    check_three_term_loss: FAIL - you scored real images with a WRONG label as real; ...
+
+Common wrong answers are named (labels ignored or one-hot instead of the embedding, embedding and
+noise concatenated in the wrong order, a mismatched label that is sometimes right or always the same,
+the mismatched pairs scored as real, a missing third term). A check never raises on a wrong answer.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .checks import STABILITY_HINT, _call, _close, _Fail, _verdict
+from .conditional import d_conditional_bce
+from .models import MLPGenerator
+
+__all__ = ["check_cgan_generator", "check_mismatched_labels", "check_three_term_loss"]
+
+
+# ---- task 1: the conditioned generator's forward pass -----------------------------------------------------
+
+def _generator_case():
+    torch.manual_seed(0)
+    G = MLPGenerator(8, (1, 4, 4), hidden=(16,), n_classes=10, embed_dim=10)
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 3, 3, 9, 5, 1])
+    return G, z, y
+
+
+def _as_tensor(out, what: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise _Fail(f"return {what} as a torch.Tensor, not a {type(out).__name__}")
+    return out
+
+
+def check_cgan_generator(fn: Callable) -> bool:
+    """``fn(G, z, y)`` should return G.body(cat[z, G.embed(y)]) reshaped to [N, *G.out_shape]."""
+    def body():
+        G, z, y = _generator_case()
+        out = _as_tensor(_call(fn, G, z, y), "the images")
+        with torch.no_grad():
+            want = G(z, y)
+        if out.shape != want.shape:
+            hint = (f"reshape the output to [N, *G.out_shape] = {list(want.shape)}" if out.numel() == want.numel()
+                    else f"expected shape {list(want.shape)}")
+            raise _Fail(f"your output has shape {list(out.shape)}; {hint}")
+        if torch.allclose(out.detach(), want, atol=1e-5):
+            if not out.requires_grad:
+                raise _Fail("right values, but no gradient reaches G: do not use torch.no_grad() or .detach()")
+            return
+        with torch.no_grad():
+            other = _as_tensor(_call(fn, G, z, (y + 4) % 10), "the images").detach()
+            swapped = G.body(torch.cat([G.embed(y), z], 1)).view_as(want)
+            one_hot = G.body(torch.cat([z, F.one_hot(y, 10).float()], 1)).view_as(want)
+        if torch.allclose(other, out.detach(), atol=1e-6):
+            raise _Fail("your output does not depend on the labels y: look up G.embed(y) and concatenate it "
+                        "with z before G.body")
+        if torch.allclose(out.detach(), swapped, atol=1e-5):
+            raise _Fail("you concatenated [embedding, z]; G.body was built for [z, embedding] (noise first)")
+        if torch.allclose(out.detach(), one_hot, atol=1e-5):
+            raise _Fail("you concatenated the one-hot label; use the learned embedding G.embed(y)")
+        raise _Fail("your output differs from G.body(torch.cat([z, G.embed(y)], 1)) reshaped to [N, *G.out_shape]")
+    return _verdict("check_cgan_generator", body)
+
+
+# ---- task 2: mismatched labels -----------------------------------------------------------------------------
+
+def _labels(out, y: torch.Tensor, K: int) -> torch.Tensor:
+    out = _as_tensor(out, "the labels")
+    if out.shape != y.shape:
+        raise _Fail(f"return one label per input label: shape {list(y.shape)}, got {list(out.shape)}")
+    if out.is_floating_point():
+        raise _Fail(f"return integer labels (torch.long), got {out.dtype}")
+    if int(out.min()) < 0 or int(out.max()) >= K:
+        raise _Fail(f"labels must lie in [0, {K}), got values in [{int(out.min())}, {int(out.max())}]")
+    return out.long()
+
+
+def check_mismatched_labels(fn: Callable) -> bool:
+    """``fn(y, n_classes)`` should return, for every label, a wrong label uniform over the other classes."""
+    def body():
+        for K in (10, 3):
+            y = torch.arange(K).repeat(3000)
+            keep = y.clone()
+            torch.manual_seed(0)
+            out = _labels(_call(fn, y, K), keep, K)
+            if not torch.equal(y, keep):
+                raise _Fail("your function changed y in place; return a new tensor")
+            if (out == keep).any():
+                share = (out == keep).double().mean().item()
+                raise _Fail(f"{100 * share:.0f}% of your labels equal the true label (n_classes={K}); a mismatched "
+                            f"label must never be right: e.g. add a random shift in 1..K-1 modulo K")
+            for c in range(K):
+                counts = torch.bincount(out[keep == c], minlength=K).double() / 3000
+                others = counts[torch.arange(K) != c]
+                if (others > 0).sum() == 1:
+                    raise _Fail(f"each class always gets the same wrong label (n_classes={K}, class {c} -> "
+                                f"{int(counts.argmax())}); D would learn to reject only that one confusion: draw "
+                                f"the wrong label uniformly from the other K-1 classes")
+                if (others - 1 / (K - 1)).abs().max() > 0.04:
+                    raise _Fail(f"the wrong labels of class {c} are not uniform over the other {K - 1} classes "
+                                f"(frequencies {[round(v, 2) for v in others.tolist()]}, n_classes={K})")
+    return _verdict("check_mismatched_labels", body)
+
+
+# ---- task 3: the three-term discriminator loss -------------------------------------------------------------
+
+def _three_cases():
+    g = torch.Generator().manual_seed(0)
+    r, f, m = (2 * torch.randn(64, generator=g) for _ in range(3))
+    big = torch.tensor([120.0, 50.0])
+    return [("moderate", (r, f, m)), ("[N, 1]", (r[:, None], f[:, None], m[:, None])),
+            ("extreme", (-big, big, big))]
+
+
+def _scalar(out) -> float:
+    out = _as_tensor(out, "the loss as a scalar tensor")
+    if out.numel() != 1:
+        raise _Fail(f"return one number (a batch mean), got a tensor of shape {list(out.shape)}")
+    return float(out)
+
+
+def _diagnose_three(got: float, r, f, m) -> str:
+    sp = F.softplus
+    wrong = [
+        (sp(-r).mean() + sp(f).mean() + sp(-m).mean(), "you scored real images with a WRONG label as real; "
+         "they are fake pairs for D: label them 0, softplus(mismatch_logits)"),
+        (sp(-r).mean() + sp(f).mean(), "your loss ignores the third term: add the mean of "
+         "softplus(mismatch_logits), real images with wrong labels scored as fake"),
+        (sp(-r).mean() + 0.5 * (sp(f).mean() + sp(m).mean()), "you averaged the two fake terms; this "
+         "assignment uses the sum of all three terms, each with weight 1"),
+        (sp(r).mean() + sp(-f).mean() + sp(-m).mean(), "real and fake labels are swapped: real pairs are "
+         "labelled 1 (softplus(-real_logits)), fake and mismatched pairs 0"),
+        (-(sp(-r).mean() + sp(f).mean() + sp(m).mean()), "sign error: D minimises the cross-entropy, "
+         "so every term is positive"),
+        (sp(-r).sum() + sp(f).sum() + sp(m).sum(), "you summed over the batch; take the mean of each term"),
+    ]
+    for value, message in wrong:
+        if _close(got, float(value)):
+            return message
+    return "your loss differs from mean softplus(-real) + mean softplus(fake) + mean softplus(mismatch)"
+
+
+def check_three_term_loss(fn: Callable) -> bool:
+    """``fn(real_logits, fake_logits, mismatch_logits)`` should return the three-term BCE loss of D."""
+    def body():
+        for name, (r, f, m) in _three_cases():
+            want = float(d_conditional_bce(r, f, m, 1.0))
+            got = _scalar(_call(fn, r, f, m))
+            if _close(got, want):
+                continue
+            if name == "extreme":
+                raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): {STABILITY_HINT}")
+            flat = (r.flatten(), f.flatten(), m.flatten())
+            raise _Fail(_diagnose_three(got, *flat))
+        r, f, m = (t.clone().requires_grad_(True) for t in _three_cases()[0][1])
+        out = _call(fn, r, f, m)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            raise _Fail("right values, but the loss is not differentiable: compute it with torch operations "
+                        "on the logits (no float(), .item() or numpy)")
+    return _verdict("check_three_term_loss", body)

@@ -1,0 +1,189 @@
+"""Assignment 2 (conditional GAN): nbval passes on the solution and fails on blank or wrong answers,
+the student version hides the solutions, and each check of gantutor.checks_cgan gives the right
+verdict and diagnosis on right and wrong answers."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gantutor import checks_cgan, conditional
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "book" / "assignments"
+SOLUTION = FOLDER / "a02_cgan_solution.ipynb"
+STUDENT = FOLDER / "a02_cgan.ipynb"
+MAKE_STUDENT = FOLDER / "make_student.py"
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def _start_nbval(nb_path: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pytest", "--nbval", str(nb_path), "--nbval-current-env",
+                             "-p", "no:cacheprovider", "-q", "--rootdir", str(nb_path.parent)],
+                            cwd=nb_path.parent, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _solution_with(folder: Path, cell_id: str, old: str, new: str) -> Path:
+    nb = nbformat.read(SOLUTION, as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == cell_id)
+    assert old in cell.source, f"{old!r} not in cell {cell_id}"
+    cell.source = cell.source.replace(old, new)
+    folder.mkdir()
+    path = folder / "submission.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The notebook runs of this module, started at once and collected by name."""
+    tmp = tmp_path_factory.mktemp("assignment_cgan")
+    as_real = _solution_with(tmp / "as_real", "t3-code", "+ F.softplus(mismatch_logits).mean()",
+                             "+ F.softplus(-mismatch_logits).mean()")
+    no_concat = _solution_with(tmp / "no_concat", "t1-code", "h = torch.cat([z, G.embed(y)], dim=1)",
+                               "h = torch.cat([z, torch.zeros(len(z), G.embed.embedding_dim)], dim=1)")
+    procs = {"solution": _start_nbval(SOLUTION), "blank": _start_nbval(STUDENT),
+             "as_real": _start_nbval(as_real), "no_concat": _start_nbval(no_concat)}
+    done = {}
+
+    def result(name):
+        if name not in done:
+            out, err = procs[name].communicate(timeout=300)
+            done[name] = (procs[name].returncode, out, err)
+        return done[name]
+    yield result
+    for p in procs.values():
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+# ---- notebooks ---------------------------------------------------------------------------------------
+
+def test_student_notebook_is_up_to_date():
+    proc = subprocess.run([sys.executable, str(MAKE_STUDENT), "--check"], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_student_version_hides_solutions():
+    text = STUDENT.read_text(encoding="utf8")
+    for secret in ("BEGIN SOLUTION", "torch.cat([z, G.embed(y)]", "torch.randint(1, n_classes", "Instructor notes",
+                   "per-pixel median"):
+        assert secret not in text, secret
+    student = nbformat.read(STUDENT, as_version=4)
+    checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(checks) == 3
+    assert all([o.get("text", "").endswith(": PASS\n") for o in c.outputs] == [True] for c in checks)
+    assert sum("raise NotImplementedError" in c.source for c in student.cells if c.cell_type == "code") == 3
+
+
+def test_nbval_passes_on_the_solution(runs):
+    rc, out, err = runs("solution")
+    assert rc == 0, out[-4000:] + err[-2000:]
+
+
+def test_nbval_fails_on_the_blank_student_notebook(runs):
+    rc, out, _ = runs("blank")
+    assert rc != 0
+    assert "3 failed, 5 passed" in out, out[-3000:]
+    assert "check_cgan_generator: FAIL - not implemented yet (NotImplementedError)" in out
+
+
+def test_nbval_fails_when_mismatched_pairs_are_scored_as_real(runs):
+    rc, out, _ = runs("as_real")
+    assert rc != 0
+    assert "1 failed" in out
+    assert "check_three_term_loss: FAIL - you scored real images with a WRONG label as real" in out
+
+
+def test_nbval_fails_when_labels_are_not_concatenated(runs):
+    rc, out, _ = runs("no_concat")
+    assert rc != 0
+    assert "1 failed" in out
+    assert "check_cgan_generator: FAIL - your output does not depend on the labels y" in out
+
+
+# ---- check functions -----------------------------------------------------------------------------------
+
+def _forward(G, z, y):
+    return G.body(torch.cat([z, G.embed(y)], 1)).view(z.shape[0], *G.out_shape)
+
+
+def _todo(*args):
+    raise NotImplementedError("todo")
+
+
+def _loss(r, f, m):
+    return F.softplus(-r).mean() + F.softplus(f).mean() + F.softplus(m).mean()
+
+
+CASES = [
+    (checks_cgan.check_cgan_generator, _forward, None),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G(z, y), None),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, G.embed(torch.zeros_like(y))], 1))
+     .view(len(z), *G.out_shape), "does not depend on the labels"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([G.embed(y), z], 1)).view(len(z), *G.out_shape),
+     "[embedding, z]"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, F.one_hot(y, 10).float()], 1))
+     .view(len(z), *G.out_shape), "one-hot"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, G.embed(y)], 1)), "reshape"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).detach(), "no gradient"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(z), "raised RuntimeError"),
+    (checks_cgan.check_cgan_generator, _todo, "not implemented yet"),
+    (checks_cgan.check_mismatched_labels, conditional.mismatched_labels, None),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)) % K, None),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + 1) % K, "always gets the same wrong label"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: torch.randint(0, K, y.shape), "equal the true label"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)).float() % K, "integer"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: y + torch.randint(1, K, y.shape), "must lie in"),
+    (checks_cgan.check_mismatched_labels,
+     lambda y, K: (y + torch.where(torch.rand(y.shape) < 0.8, 1, torch.randint(1, K, y.shape))) % K, "not uniform"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: y.add_(1).remainder_(K), "in place"),
+    (checks_cgan.check_three_term_loss, _loss, None),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: conditional.d_conditional_bce(r, f, m), None),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean()
+     + F.softplus(-m).mean(), "WRONG label as real"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean(),
+     "ignores the third term"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + 0.5 * (F.softplus(f).mean()
+     + F.softplus(m).mean()), "averaged the two fake terms"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(-r, -f, -m), "swapped"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: -_loss(r, f, m), "sign error"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).sum() + F.softplus(f).sum()
+     + F.softplus(m).sum(), "summed over the batch"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: -(torch.log(torch.sigmoid(r)).mean()
+     + torch.log(1 - torch.sigmoid(f)).mean() + torch.log(1 - torch.sigmoid(m)).mean()), "extreme logits"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: torch.tensor(float(_loss(r, f, m))), "not differentiable"),
+    (checks_cgan.check_three_term_loss, _todo, "not implemented yet"),
+]
+
+
+@pytest.mark.parametrize("check, fn, diagnosis", CASES, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)])
+def test_check_functions(capsys, check, fn, diagnosis):
+    ok = check(fn)
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert out.err == "" and len(lines) == 1, out
+    assert lines[0].startswith(check.__name__ + ": ") and ok == lines[0].endswith(": PASS")
+    if diagnosis is None:
+        assert ok, lines[0]
+    else:
+        assert not ok and diagnosis in lines[0], lines[0]
+
+
+def test_checks_are_deterministic(capsys):
+    wrong = lambda y, K: (y + torch.where(torch.rand(y.shape) < 0.8, 1, torch.randint(1, K, y.shape))) % K  # noqa: E731
+    checks_cgan.check_mismatched_labels(wrong)
+    first = capsys.readouterr().out
+    checks_cgan.check_mismatched_labels(wrong)
+    assert capsys.readouterr().out == first
