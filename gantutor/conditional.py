@@ -87,10 +87,7 @@ class ConditionalTrainer(Trainer):
             loss = d_conditional_bce(real_logits, fake_logits, mismatch_logits, self.mismatch_weight)
         else:
             loss = self.d_loss_fn(real_logits, fake_logits)
-        self._guard("discriminator", loss)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
     def g_step(self):
@@ -100,10 +97,7 @@ class ConditionalTrainer(Trainer):
         z, _ = self.noise(x.shape[0])
         fake = self.G(z, y)
         loss = self.g_loss_fn(self.D(fake, y)) + self.l1_weight * (fake - x).abs().mean()
-        self._guard("generator", loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        self._descend("generator", loss, self.opt_g)
         return loss.detach()
 
 

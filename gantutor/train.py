@@ -140,21 +140,22 @@ class Trainer:
         real_logits = self.D(x, y) if self.n_classes else self.D(x)
         fake_logits = self.D(fake, y_fake) if self.n_classes else self.D(fake)
         loss = self.d_loss_fn(real_logits, fake_logits)
-        self._guard("discriminator", loss)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
     def g_step(self):
         z, y = self.noise(self.config.batch_size)
         fake = self.G(z, y) if self.n_classes else self.G(z)
         loss = self.g_loss_fn(self.D(fake, y) if self.n_classes else self.D(fake))
-        self._guard("generator", loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        self._descend("generator", loss, self.opt_g)
         return loss.detach()
+
+    def _descend(self, which: str, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        """One optimiser step on ``loss`` after the divergence guard (shared by every d_step/g_step)."""
+        self._guard(which, loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
     def step(self) -> None:
         """One generator step, preceded by ``k`` discriminator steps."""
