@@ -87,6 +87,7 @@ class ConditionalTrainer(Trainer):
             loss = d_conditional_bce(real_logits, fake_logits, mismatch_logits, self.mismatch_weight)
         else:
             loss = self.d_loss_fn(real_logits, fake_logits)
+        loss = loss + self.penalty(x, fake, y, y_fake)
         self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
@@ -96,9 +97,10 @@ class ConditionalTrainer(Trainer):
         x, y = self.sampler.sample(self.config.batch_size)  # labels from the data, and one real image each
         z, _ = self.noise(x.shape[0])
         fake = self.G(z, y)
-        loss = self.g_loss_fn(self.D(fake, y)) + self.l1_weight * (fake - x).abs().mean()
+        fake_logits = self.D(fake, y)
+        loss = self.g_loss_fn(fake_logits) + self.l1_weight * (fake - x).abs().mean()
         self._descend("generator", loss, self.opt_g)
-        return loss.detach()
+        return loss.detach(), fake_logits.detach()
 
 
 # -- sampling -------------------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ class TrainConfig:
     lr_final: float = 1.0  # learning rates decay geometrically to this share of their start over `steps`
     g_loss: str = "nonsaturating"
     d_loss: str = "bce"
+    optimizer: str = "adam"  # "adam", or "rmsprop" (WGAN with clipping: Arjovsky et al., 2017)
+    clip: float = 0.0  # WGAN weight clipping: D's weights clamped to [-clip, clip] after each step (0 = off)
+    gp_weight: float = 0.0  # lambda of WGAN-GP's gradient penalty (Gulrajani et al. use 10; 0 = off)
+    k_burst: int = 0  # WGAN's critic schedule: this many D steps for the first `k_burst_first` and
+    k_burst_first: int = 25  # every `k_burst_every`-th generator step (100, 25, 500 in the WGAN code;
+    k_burst_every: int = 500  # 0 = off, always `k`)
     latent_dim: int = 64
     seed: int = 0
     device: str = "auto"
@@ -50,6 +56,16 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"TrainConfig.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
+        for name in ("clip", "gp_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+                raise ValueError(f"TrainConfig.{name} must be a number >= 0 (0 = off), got {value!r}")
+        for name in ("k_burst", "k_burst_first", "k_burst_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"TrainConfig.{name} must be a non-negative integer, got {value!r}")
         for name in ("steps", "batch_size", "k", "latent_dim", "log_every", "guard_every"):
             value = getattr(self, name)
             least = 0 if name == "steps" else 1
@@ -60,6 +76,13 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"TrainConfig.{name} must be a positive number, got {value!r}")
+
+    def critic_steps(self, step: int) -> int:
+        """Discriminator steps before generator step ``step`` (counted from 0): ``k``, or ``k_burst`` in
+        WGAN's schedule (the first ``k_burst_first`` steps and every ``k_burst_every``-th step)."""
+        if self.k_burst and (step < self.k_burst_first or (self.k_burst_every and step % self.k_burst_every == 0)):
+            return self.k_burst
+        return self.k
 
     def with_overrides(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed (per-chapter overrides)."""

@@ -125,6 +125,76 @@ def g_lsgan8(fake_out: Tensor) -> Tensor:
     return g_least_squares(fake_out, c=0.0)
 
 
+# ---- Wasserstein and hinge (Arjovsky et al., 2017; Gulrajani et al., 2017; Miyato et al., 2018) -----
+# The discriminator is a critic f with a raw, unbounded output: no sigmoid, no log.
+
+
+@_register(D_LOSSES, "wasserstein")
+def d_wasserstein(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """Critic loss of WGAN (Arjovsky et al., 2017, eq. 3 and Algorithm 1).
+
+    The critic maximises E_x[f(x)] - E_z[f(G(z))], the Kantorovich-Rubinstein estimate of W1 when f is
+    1-Lipschitz; as a loss to minimise: L_D = mean f(G(z)) - mean f(x). The Lipschitz constraint is not
+    in the loss: weight clipping (``TrainConfig.clip``) or a gradient penalty (:func:`gradient_penalty`).
+    """
+    real_out = check_logits("real_out", real_out)
+    fake_out = check_logits("fake_out", fake_out)
+    return fake_out.mean() - real_out.mean()
+
+
+@_register(G_LOSSES, "wasserstein")
+def g_wasserstein(fake_out: Tensor) -> Tensor:
+    """Generator loss of WGAN: L_G = -E_z[f(G(z))] (Arjovsky et al., 2017, Algorithm 1, line 10)."""
+    fake_out = check_logits("fake_out", fake_out)
+    return -fake_out.mean()
+
+
+@_register(D_LOSSES, "hinge")
+def d_hinge(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """Hinge discriminator loss (Lim and Ye, 2017; Miyato et al., 2018, eq. 16):
+
+    L_D = E_x[max(0, 1 - D(x))] + E_z[max(0, 1 + D(G(z)))]. Samples beyond the margins (D(x) > 1,
+    D(G(z)) < -1) contribute nothing, so D stops pushing on points it already separates.
+    """
+    real_out = check_logits("real_out", real_out)
+    fake_out = check_logits("fake_out", fake_out)
+    return F.relu(1.0 - real_out).mean() + F.relu(1.0 + fake_out).mean()
+
+
+@_register(G_LOSSES, "hinge")
+def g_hinge(fake_out: Tensor) -> Tensor:
+    """Generator loss paired with the hinge discriminator (Miyato et al., 2018, eq. 17):
+    L_G = -E_z[D(G(z))], the same formula as :func:`g_wasserstein`."""
+    return g_wasserstein(fake_out)
+
+
+def gradient_penalty(D, real: Tensor, fake: Tensor, *args, center: float = 1.0, one_sided: bool = False,
+                     generator: "torch.Generator | None" = None) -> Tensor:
+    """WGAN-GP's penalty (Gulrajani et al., 2017, eq. 3), without its weight lambda:
+
+        E_{x_hat}[(||grad_x_hat D(x_hat)||_2 - center)^2],   x_hat = alpha x + (1 - alpha) G(z),
+
+    with ONE alpha ~ U[0, 1] per sample (broadcast over that sample's features, not drawn per pixel).
+    ``one_sided=True`` penalises only norms above ``center``: max(0, ||grad|| - center)^2.
+    ``args`` are passed on to D after x_hat (the labels of a conditional critic).
+    The result stays in the autograd graph (``create_graph=True``) so that it can be minimised.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if real.ndim < 2:
+        raise ValueError(f"real and fake must be batches [N, ...], got shape {tuple(real.shape)}")
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator,
+                       dtype=real.dtype, device="cpu" if generator is not None else real.device).to(real.device)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = D(x_hat, *args)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    gap = norms - center
+    if one_sided:
+        gap = F.relu(gap)
+    return (gap ** 2).mean()
+
+
 def _lookup(table: dict, kind: str, name: str):
     if name not in table:
         raise KeyError(f"unknown {kind} loss {name!r}; choose one of {sorted(table)}")

@@ -51,13 +51,18 @@ def pick_device(name: str = "auto") -> torch.device:
 
 @dataclass
 class History:
-    """Per-logged-step records: losses, mean D(x) and mean D(G(z)) (probabilities)."""
+    """Per-logged-step records: losses; mean D(x) and mean D(G(z)) as sigmoid probabilities, D(G(z))
+    both in the last discriminator step (``d_fake``) and in the generator step that followed
+    (``d_fake_g``, before G's update: the PyTorch DCGAN tutorial's D(G(z)) pair); and ``critic_gap``,
+    mean raw output on real minus on fake data (WGAN's estimate of W1 when D is 1-Lipschitz)."""
 
     step: List[int] = field(default_factory=list)
     d_loss: List[float] = field(default_factory=list)
     g_loss: List[float] = field(default_factory=list)
     d_real: List[float] = field(default_factory=list)
     d_fake: List[float] = field(default_factory=list)
+    d_fake_g: List[float] = field(default_factory=list)
+    critic_gap: List[float] = field(default_factory=list)
 
     def append(self, **values: float) -> None:
         for key, value in values.items():
@@ -94,13 +99,18 @@ class Trainer:
         version = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
         fast = {"fused": True} if self.device.type == "cuda" or (self.device.type == "cpu" and version >= (2, 4)) \
             else {"foreach": True}
-        self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas), **fast)
-        self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=tuple(cfg.betas), **fast)
+        self.opt_d = self._optimizer(D, cfg.lr_d, fast)
+        self.opt_g = self._optimizer(G, cfg.lr_g, fast)
         self.base_lr = (cfg.lr_g, cfg.lr_d)
         self.callbacks = list(callbacks)
         self.history = History()
         self.step_count = 0
         self._good = self._snapshot()
+
+    def _optimizer(self, net: nn.Module, lr: float, fast: dict) -> torch.optim.Optimizer:
+        if self.config.optimizer == "rmsprop":  # WGAN: momentum-free, as Arjovsky et al. recommend
+            return torch.optim.RMSprop(net.parameters(), lr=lr, foreach=True)
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(self.config.betas), **fast)
 
     # -- one step -------------------------------------------------------------------------------
     def noise(self, n: int):
@@ -139,36 +149,54 @@ class Trainer:
             fake = self.G(z, y_fake) if self.n_classes else self.G(z)
         real_logits = self.D(x, y) if self.n_classes else self.D(x)
         fake_logits = self.D(fake, y_fake) if self.n_classes else self.D(fake)
-        loss = self.d_loss_fn(real_logits, fake_logits)
+        loss = self.d_loss_fn(real_logits, fake_logits) + self.penalty(x, fake, y, y_fake)
         self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
+    def penalty(self, x, fake, y=None, y_fake=None) -> torch.Tensor:
+        """lambda * WGAN-GP's gradient penalty (:func:`gantutor.losses.gradient_penalty`) when
+        ``config.gp_weight`` > 0, else 0. A conditional critic scores the interpolates with the real
+        samples' labels."""
+        if not self.config.gp_weight:
+            return torch.zeros((), device=self.device)
+        args = (y,) if self.n_classes else ()
+        return self.config.gp_weight * losses.gradient_penalty(self.D, x, fake, *args)
+
     def g_step(self):
+        """One generator step; returns the loss and D's outputs on the fakes it used (before the step)."""
         z, y = self.noise(self.config.batch_size)
         fake = self.G(z, y) if self.n_classes else self.G(z)
-        loss = self.g_loss_fn(self.D(fake, y) if self.n_classes else self.D(fake))
+        fake_logits = self.D(fake, y) if self.n_classes else self.D(fake)
+        loss = self.g_loss_fn(fake_logits)
         self._descend("generator", loss, self.opt_g)
-        return loss.detach()
+        return loss.detach(), fake_logits.detach()
 
     def _descend(self, which: str, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
-        """One optimiser step on ``loss`` after the divergence guard (shared by every d_step/g_step)."""
+        """One optimiser step on ``loss`` after the divergence guard (shared by every d_step/g_step);
+        after a discriminator step, WGAN's weight clipping when ``config.clip`` > 0."""
         self._guard(which, loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if which == "discriminator" and self.config.clip:
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-self.config.clip, self.config.clip)
 
     def step(self) -> None:
         """One generator step, preceded by ``k`` discriminator steps."""
         if self.config.lr_final != 1.0:
             self._apply_lr()
-        for _ in range(self.config.k):
+        for _ in range(self.config.critic_steps(self.step_count)):
             d_loss, real_logits, fake_logits = self.d_step()
-        g_loss = self.g_step()
+        g_loss, fake_logits_g = self.g_step()
         self.step_count += 1
         if self.step_count % self.config.log_every == 0:
             self.history.append(step=self.step_count, d_loss=float(d_loss), g_loss=float(g_loss),
                                 d_real=float(torch.sigmoid(real_logits).mean()),
-                                d_fake=float(torch.sigmoid(fake_logits).mean()))
+                                d_fake=float(torch.sigmoid(fake_logits).mean()),
+                                d_fake_g=float(torch.sigmoid(fake_logits_g).mean()),
+                                critic_gap=float(real_logits.mean() - fake_logits.mean()))
             for cb in self.callbacks:
                 cb(self)
         if self.step_count % self.config.guard_every == 0:

@@ -8,7 +8,8 @@ from gantutor.config import TrainConfig, budget, is_fast
 @pytest.mark.parametrize("field,bad", [
     ("steps", -1), ("batch_size", 0), ("k", 0), ("k", 1.5), ("k", True), ("latent_dim", 0),
     ("log_every", 0), ("guard_every", -3), ("lr_g", 0.0), ("lr_d", -1e-3), ("lr_g", float("nan")),
-    ("lr_d", "0.1"),
+    ("lr_d", "0.1"), ("optimizer", "sgd"), ("clip", -0.01), ("gp_weight", float("nan")), ("k_burst", -1),
+    ("k_burst_every", 2.5),
 ])
 def test_rejects_bad_values_naming_the_field(field, bad):
     with pytest.raises(ValueError, match=rf"TrainConfig\.{field}\b"):
@@ -51,3 +52,13 @@ def test_budget_unset(monkeypatch):
     assert budget(10, fast=1) == 10
     monkeypatch.setenv("GANTUTOR_FAST", "1")  # read at call time, not at import
     assert budget(10, fast=1) == 1
+
+
+def test_critic_schedule_of_wgan():
+    # Arjovsky et al.'s code: 100 critic steps for the first 25 generator steps and every 500th, else 5
+    cfg = TrainConfig(k=5, k_burst=100, k_burst_first=25, k_burst_every=500)
+    steps = [cfg.critic_steps(i) for i in range(1200)]
+    assert steps[:25] == [100] * 25 and steps[25] == 5 and steps[499] == 5
+    assert steps[500] == 100 and steps[1000] == 100 and steps[501] == 5
+    assert sum(s == 100 for s in steps) == 27
+    assert {TrainConfig(k=3).critic_steps(i) for i in range(600)} == {3}

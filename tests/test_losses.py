@@ -123,3 +123,58 @@ def test_shape_and_dtype_errors_name_the_argument(bad, exc, pattern):
         d_bce(bad, ok)
     with pytest.raises(exc, match="fake_logits"):
         d_bce(ok, bad)
+
+
+# ---- Wasserstein, hinge and the gradient penalty ----------------------------------------------------
+def test_wasserstein_and_hinge_closed_forms():
+    r, f = _logits(9, seed=7), _logits(11, seed=8)
+    torch.testing.assert_close(losses.d_wasserstein(r, f), f.mean() - r.mean())
+    torch.testing.assert_close(losses.g_wasserstein(f), -f.mean())
+    expected = torch.clamp(1 - r, min=0).mean() + torch.clamp(1 + f, min=0).mean()
+    torch.testing.assert_close(losses.d_hinge(r, f), expected)
+    torch.testing.assert_close(losses.g_hinge(f), -f.mean())
+    # beyond the margins the hinge loss is exactly zero and so is its gradient
+    far = torch.tensor([2.0, 3.0], requires_grad=True)
+    out = losses.d_hinge(far, -far)
+    out.backward()
+    assert out.item() == 0 and far.grad.abs().sum().item() == 0
+    assert losses.d_loss("wasserstein") is losses.d_wasserstein and losses.g_loss("hinge") is losses.g_hinge
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # D(x) = w . x has gradient w everywhere: the penalty is (||w|| - 1)^2 exactly
+    w = torch.tensor([3.0, 4.0], dtype=torch.float64)
+    D = lambda x: x @ w
+    real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    torch.testing.assert_close(losses.gradient_penalty(D, real, fake), torch.tensor(16.0, dtype=torch.float64))
+    torch.testing.assert_close(losses.gradient_penalty(D, real, fake, one_sided=True), torch.tensor(16.0, dtype=torch.float64))
+    small = lambda x: x @ (w / 10)  # ||w|| = 0.5: two-sided penalises, one-sided does not
+    torch.testing.assert_close(losses.gradient_penalty(small, real, fake), torch.tensor(0.25, dtype=torch.float64))
+    assert losses.gradient_penalty(small, real, fake, one_sided=True).item() == 0
+
+
+def test_gradient_penalty_draws_one_alpha_per_sample():
+    # D(x) = 1/2 ||x||^2 has gradient x_hat itself; with real = 1 and fake = 0, x_hat = alpha per sample,
+    # so every row of the gradient is constant iff alpha is shared across the sample's pixels
+    seen = {}
+
+    def D(x):
+        seen["x_hat"] = x.detach().clone()
+        return 0.5 * (x ** 2).flatten(1).sum(1)
+
+    real, fake = torch.ones(8, 1, 4, 4), torch.zeros(8, 1, 4, 4)
+    gp = losses.gradient_penalty(D, real, fake, generator=torch.Generator().manual_seed(0))
+    x_hat = seen["x_hat"].flatten(1)
+    assert torch.allclose(x_hat, x_hat[:, :1].expand_as(x_hat)), "alpha must be one number per sample"
+    assert x_hat[:, 0].unique().numel() == 8, "each sample gets its own alpha"
+    expected = ((x_hat.norm(dim=1) - 1) ** 2).mean()
+    torch.testing.assert_close(gp, expected)
+
+
+def test_gradient_penalty_is_differentiable_and_checks_shapes():
+    lin = torch.nn.Linear(3, 1)
+    gp = losses.gradient_penalty(lin, torch.randn(5, 3), torch.randn(5, 3))
+    gp.backward()
+    assert lin.weight.grad is not None and torch.isfinite(lin.weight.grad).all()
+    with pytest.raises(ValueError, match="same shape"):
+        losses.gradient_penalty(lin, torch.randn(5, 3), torch.randn(4, 3))

@@ -242,3 +242,30 @@ def test_lr_final_decays_learning_rates_geometrically():
     assert abs(t.opt_d.param_groups[0]["lr"] - 1e-4) < 1e-12
     t.set_lr(lr_g=2e-2)  # a new start rate keeps the decay: now 6 of 10 steps are done
     assert abs(t.opt_g.param_groups[0]["lr"] - 2e-2 * 0.01 ** 0.6) < 1e-12
+
+
+def test_weight_clipping_and_rmsprop():
+    t = make_trainer(clip=0.01, optimizer="rmsprop", d_loss="wasserstein", g_loss="wasserstein")
+    assert isinstance(t.opt_d, torch.optim.RMSprop) and isinstance(t.opt_g, torch.optim.RMSprop)
+    t.run(3)
+    assert max(p.abs().max().item() for p in t.D.parameters()) <= 0.01 + 1e-9
+    assert max(p.abs().max().item() for p in t.G.parameters()) > 0.01  # G is never clipped
+
+
+def test_gradient_penalty_enters_the_discriminator_loss():
+    plain, gp = make_trainer(d_loss="wasserstein", g_loss="wasserstein"), \
+        make_trainer(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0)
+    l_plain, _, _ = plain.d_step()
+    l_gp, _, _ = gp.d_step()
+    assert l_gp.item() > l_plain.item()  # same seed, same batch: the difference is lambda * penalty >= 0
+    torch.manual_seed(0)
+    assert gp.penalty(*[torch.randn(16, 2)] * 2).item() >= 0
+    assert plain.penalty(torch.randn(4, 2), torch.randn(4, 2)).item() == 0
+
+
+def test_history_records_d_after_and_critic_gap():
+    t = make_trainer(k_burst=4, k_burst_first=1)
+    t.run(2)
+    h = t.history
+    assert len(h.d_fake_g) == len(h.critic_gap) == 2
+    assert all(0 < v < 1 for v in h.d_fake_g) and all(math.isfinite(v) for v in h.critic_gap)
