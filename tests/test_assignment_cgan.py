@@ -3,9 +3,6 @@ the student version hides the solutions, and each check of gantutor.checks_cgan 
 verdict and diagnosis on right and wrong answers."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -15,32 +12,16 @@ import torch.nn.functional as F
 
 from gantutor import checks_cgan, conditional
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "book" / "assignments"
+import nbhelpers as nb
+
+ROOT, FOLDER = nb.ROOT, nb.FOLDER
 SOLUTION = FOLDER / "a02_cgan_solution.ipynb"
 STUDENT = FOLDER / "a02_cgan.ipynb"
-MAKE_STUDENT = FOLDER / "make_student.py"
-
-
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-
-
-def _start_nbval(nb_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pytest", "--nbval", str(nb_path), "--nbval-current-env",
-                             "-p", "no:cacheprovider", "-q", "--rootdir", str(nb_path.parent)],
-                            cwd=nb_path.parent, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+MAKE_STUDENT = nb.MAKE_STUDENT
 
 
 def _solution_with(folder: Path, cell_id: str, old: str, new: str) -> Path:
-    nb = nbformat.read(SOLUTION, as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == cell_id)
-    assert old in cell.source, f"{old!r} not in cell {cell_id}"
-    cell.source = cell.source.replace(old, new)
-    folder.mkdir()
-    path = folder / "submission.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return nb.solution_with(SOLUTION, folder, cell_id, old, new)
 
 
 @pytest.fixture(scope="module")
@@ -51,27 +32,16 @@ def runs(tmp_path_factory):
                              "+ F.softplus(-mismatch_logits).mean()")
     no_concat = _solution_with(tmp / "no_concat", "t1-code", "h = torch.cat([z, G.embed(y)], dim=1)",
                                "h = torch.cat([z, torch.zeros(len(z), G.embed.embedding_dim)], dim=1)")
-    procs = {"solution": _start_nbval(SOLUTION), "blank": _start_nbval(STUDENT),
-             "as_real": _start_nbval(as_real), "no_concat": _start_nbval(no_concat)}
-    done = {}
-
-    def result(name):
-        if name not in done:
-            out, err = procs[name].communicate(timeout=300)
-            done[name] = (procs[name].returncode, out, err)
-        return done[name]
-    yield result
-    for p in procs.values():
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "blank": nb.start_nbval(STUDENT),
+                         "as_real": nb.start_nbval(as_real), "no_concat": nb.start_nbval(no_concat)})
+    yield runs
+    runs.close()
 
 
 # ---- notebooks ---------------------------------------------------------------------------------------
 
 def test_student_notebook_is_up_to_date():
-    proc = subprocess.run([sys.executable, str(MAKE_STUDENT), "--check"], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    proc = nb.run([MAKE_STUDENT, "--check"], cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

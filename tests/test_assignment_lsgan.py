@@ -3,9 +3,6 @@ squares is asked; the eq. (9) coding in the chi-square identity); the checks of 
 give the right verdicts."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -15,51 +12,50 @@ import torch.nn.functional as F
 
 from gantutor import checks_lsgan, theory
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "book" / "assignments"
+import nbhelpers as nb
+
+FOLDER = nb.FOLDER
 SOLUTION = FOLDER / "a03_lsgan_solution.ipynb"
 STUDENT = FOLDER / "a03_lsgan.ipynb"
 
 
-def _nbval(path: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", str(path), "--nbval-current-env",
-                           "-p", "no:cacheprovider", "-q", "--rootdir", str(path.parent)],
-                          cwd=path.parent, env=env, capture_output=True, text=True, timeout=300)
+def _solution_with(folder: Path, cell_id: str, old: str, new: str) -> Path:
+    return nb.solution_with(SOLUTION, folder, cell_id, old, new)
 
 
-def _solution_with(tmp: Path, cell_id: str, old: str, new: str) -> Path:
-    nb = nbformat.read(SOLUTION, as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == cell_id)
-    assert old in cell.source, f"{old!r} not in cell {cell_id}"
-    cell.source = cell.source.replace(old, new)
-    path = tmp / "submission.ipynb"
-    nbformat.write(nb, path)
-    return path
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The notebook runs of this module, started at once and collected by name."""
+    tmp = tmp_path_factory.mktemp("assignment_lsgan")
+    bce = _solution_with(tmp / "bce", "t1-code",
+                         "return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()",
+                         "return F.softplus(-real_out).mean() + F.softplus(fake_out).mean()")
+    book = nbformat.read(bce, as_version=4)
+    book.cells[3].source = "import torch.nn.functional as F\n" + book.cells[3].source
+    nbformat.write(book, bce)
+    eq9 = _solution_with(tmp / "eq9", "t5-code", "return (-1.0, 1.0, 0.0)", "return (0.0, 1.0, 1.0)")
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "bce": nb.start_nbval(bce),
+                         "eq9": nb.start_nbval(eq9)})
+    yield runs
+    runs.close()
 
 
-def test_nbval_passes_on_the_solution():
-    proc = _nbval(SOLUTION)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+def test_nbval_passes_on_the_solution(runs):
+    rc, out, err = runs("solution")
+    assert rc == 0, out[-4000:] + err[-2000:]
 
 
-def test_nbval_fails_when_bce_is_given_for_least_squares(tmp_path):
-    path = _solution_with(tmp_path, "t1-code",
-                          "return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()",
-                          "return F.softplus(-real_out).mean() + F.softplus(fake_out).mean()")
-    nb = nbformat.read(path, as_version=4)
-    nb.cells[3].source = "import torch.nn.functional as F\n" + nb.cells[3].source
-    nbformat.write(nb, path)
-    proc = _nbval(path)
-    assert proc.returncode != 0
-    assert "check_d_least_squares: FAIL - your loss is the binary cross-entropy" in proc.stdout
+def test_nbval_fails_when_bce_is_given_for_least_squares(runs):
+    rc, out, _ = runs("bce")
+    assert rc != 0
+    assert "check_d_least_squares: FAIL - your loss is the binary cross-entropy" in out
 
 
-def test_nbval_fails_with_the_eq9_coding_in_the_identity(tmp_path):
-    proc = _nbval(_solution_with(tmp_path, "t5-code", "return (-1.0, 1.0, 0.0)", "return (0.0, 1.0, 1.0)"))
-    assert proc.returncode != 0
-    assert "1 failed" in proc.stdout
-    assert "check_chi2_identity: FAIL - with (a, b, c) = (0.0, 1.0, 1.0)" in proc.stdout
+def test_nbval_fails_with_the_eq9_coding_in_the_identity(runs):
+    rc, out, _ = runs("eq9")
+    assert rc != 0
+    assert "1 failed" in out
+    assert "check_chi2_identity: FAIL - with (a, b, c) = (0.0, 1.0, 1.0)" in out
 
 
 def test_student_version_is_generated_and_hides_answers():

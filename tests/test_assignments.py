@@ -4,9 +4,6 @@ in gantutor.checks gives the right verdict (and the right diagnosis) on right an
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -17,30 +14,12 @@ import torch.nn.functional as F
 
 from gantutor import checks, losses, theory
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "book" / "assignments"
+import nbhelpers as nb
+
+ROOT, FOLDER = nb.ROOT, nb.FOLDER
 SOLUTION = FOLDER / "a01_gan_losses_solution.ipynb"
 STUDENT = FOLDER / "a01_gan_losses.ipynb"
-MAKE_STUDENT = FOLDER / "make_student.py"
-
-
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-
-
-def _run(args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=300)
-
-
-def _start(args, cwd) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *map(str, args)], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _start_nbval(nb_path: Path) -> subprocess.Popen:
-    return _start(["-m", "pytest", "--nbval", nb_path, "--nbval-current-env", "-p", "no:cacheprovider",
-                   "-q", "--rootdir", nb_path.parent], cwd=nb_path.parent)
+MAKE_STUDENT = nb.MAKE_STUDENT
 
 
 def _make_student_module():
@@ -51,14 +30,7 @@ def _make_student_module():
 
 
 def _solution_with(folder: Path, cell_id: str, old: str, new: str) -> Path:
-    nb = nbformat.read(SOLUTION, as_version=4)
-    cell = next(c for c in nb.cells if c.get("id") == cell_id)
-    assert old in cell.source, f"{old!r} not in cell {cell_id}"
-    cell.source = cell.source.replace(old, new)
-    folder.mkdir()
-    path = folder / "submission.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return nb.solution_with(SOLUTION, folder, cell_id, old, new)
 
 
 def _blank_but_run(folder: Path) -> Path:
@@ -73,17 +45,6 @@ def _blank_but_run(folder: Path) -> Path:
     return path
 
 
-class _Run:
-    def __init__(self, proc: subprocess.Popen):
-        self.proc, self.done = proc, None
-
-    def result(self):
-        if self.done is None:
-            out, err = self.proc.communicate(timeout=300)
-            self.done = (self.proc.returncode, out, err)
-        return self.done
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Every notebook run of this module, started at once (each spends most of its time starting a
@@ -95,20 +56,18 @@ def runs(tmp_path_factory):
                               "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
                               "return -(torch.log(torch.sigmoid(real_logits)).mean() "
                               "+ torch.log(1 - torch.sigmoid(fake_logits)).mean())")
-    procs = {"solution": _start_nbval(SOLUTION), "blank": _start_nbval(STUDENT),
-             "minimax": _start_nbval(minimax), "unstable": _start_nbval(unstable),
-             "validate_blank": _start([MAKE_STUDENT, "--validate", _blank_but_run(tmp / "blank")], cwd=ROOT)}
-    yield {name: _Run(p) for name, p in procs.items()}
-    for p in procs.values():
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
+    procs = {"solution": nb.start_nbval(SOLUTION), "blank": nb.start_nbval(STUDENT),
+             "minimax": nb.start_nbval(minimax), "unstable": nb.start_nbval(unstable),
+             "validate_blank": nb.start([MAKE_STUDENT, "--validate", _blank_but_run(tmp / "blank")], cwd=ROOT)}
+    runs = nb.NbvalRuns(procs)
+    yield runs
+    runs.close()
 
 
 # ---- notebooks ---------------------------------------------------------------------------------------
 
 def test_student_notebooks_are_up_to_date():
-    proc = _run([MAKE_STUDENT, "--check"], cwd=ROOT)
+    proc = nb.run([MAKE_STUDENT, "--check"], cwd=ROOT)
     assert proc.returncode == 0, f"run `make student`:\n{proc.stdout}{proc.stderr}"
 
 
@@ -128,26 +87,26 @@ def test_student_version_hides_solutions_and_keeps_expected_outputs():
 
 
 def test_nbval_passes_on_the_solution(runs):
-    rc, out, err = runs["solution"].result()
+    rc, out, err = runs("solution")
     assert rc == 0, out[-4000:] + err[-2000:]
 
 
 def test_nbval_fails_on_the_blank_student_notebook(runs):
-    rc, out, _ = runs["blank"].result()
+    rc, out, _ = runs("blank")
     assert rc != 0
     assert "6 failed, 8 passed" in out, "a cell raised instead of failing its check"
     assert "check_d_loss: FAIL - not implemented yet (NotImplementedError)" in out
 
 
 def test_nbval_fails_when_minimax_is_given_for_nonsaturating(runs):
-    rc, out, _ = runs["minimax"].result()
+    rc, out, _ = runs("minimax")
     assert rc != 0
     assert "1 failed" in out
     assert "check_g_nonsaturating: FAIL - your loss equals the minimax loss" in out
 
 
 def test_nbval_fails_on_an_unstable_discriminator_loss(runs):
-    rc, out, _ = runs["unstable"].result()
+    rc, out, _ = runs("unstable")
     assert rc != 0
     assert "1 failed" in out
     assert "check_d_loss: FAIL - your loss is inf for extreme logits" in out
@@ -155,7 +114,7 @@ def test_nbval_fails_on_an_unstable_discriminator_loss(runs):
 
 def test_validate_ignores_the_students_stored_verdicts(runs):
     """A submitted notebook stores the student's own FAIL lines; plain nbval would compare FAIL with FAIL."""
-    rc, out, err = runs["validate_blank"].result()
+    rc, out, err = runs("validate_blank")
     assert rc != 0, out + err
     assert "6 failed" in out
 
