@@ -18,14 +18,15 @@ ifeq ($(origin GANTUTOR_DATA),undefined)
   endif
 endif
 
-.PHONY: all venv assets book test bench student validate clean help
+.PHONY: all venv assets book test bench bench-book student validate clean help
 
 all: book
 
 help:
 	@echo "make book      build the website into _build/html (executes changed notebooks)"
 	@echo "make test      unit tests, notebooks in FAST mode, and a full book build"
-	@echo "make bench     throughput benchmark (python -m gantutor.bench)"
+	@echo "make bench     the benchmark: speed and quality targets, whole book in FAST mode"
+	@echo "make bench-book   time one complete website build from an empty cache"
 	@echo "make student   generate student versions of the assignments"
 	@echo "make validate NB=path/to/student.ipynb   validate one notebook with nbval"
 	@echo "make clean     remove build outputs (keeps .venv and node_modules)"
@@ -75,6 +76,11 @@ test: venv assets
 
 bench: venv
 	$(BIN)/python -m gantutor.bench
+	$(BIN)/python tools/time_book.py --mode fast
+
+# One complete website build from an empty cache, timed (about an hour on 2 cores).
+bench-book: venv assets
+	$(BIN)/python tools/time_book.py --mode build
 
 # ---- instructors --------------------------------------------------------------------------------
 

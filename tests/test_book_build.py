@@ -136,3 +136,17 @@ def test_colab_install_cells_use_the_configured_repository():
         f"no notebook under book/ installs gantutor in its first code cell "
         f"(notebooks in the toc so far: {chapters or 'none'})"
     )
+
+
+def test_book_timer_finds_every_notebook_of_the_toc():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import time_book
+    finally:
+        sys.path.pop(0)
+    found = [p.relative_to(ROOT).with_suffix("").as_posix() for p in time_book.toc_notebooks()]
+    expected = [f for f in _toc_files() if (ROOT / f"{f}.ipynb").exists()]
+    assert found == expected and len(found) >= 3
+    table = time_book.to_markdown({"mode": "fast", "notebooks": {"a.ipynb": 30.0, "b.ipynb": 700.0},
+                                   "total_seconds": 730.0, "machine": "m", "date": "d"})
+    assert "| **total** | **730** (12.2 min) (target under 10 minutes: NOT met) |" in table
