@@ -1,0 +1,186 @@
+"""Checking functions for assignment 6 (DCGAN, Radford et al., 2016), in the verdict style of
+:mod:`gantutor.checks`: each check runs the student's code on fixed, seeded inputs, prints exactly ONE
+line and returns True or False:
+
+    check_generator_stack: PASS
+    check_generator_stack: FAIL - after the first stride-2 layer the map is 13 x 13, expected 14 x 14; ...
+
+Common wrong answers are named: the convolution's size formula given for the transposed one, a 3 x 3
+kernel with stride 2 (13 x 13 instead of 14 x 14), a missing tanh, batch norm on the output layer,
+fakes not detached in the discriminator's step, real and fake labels swapped, stale gradients, one
+mixed real+fake batch through a batch-normalised D. A check never raises on a wrong answer.
+"""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import torch
+from torch import nn
+
+from . import losses
+from .checks import _Fail, _call, _close, _verdict
+from .models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+__all__ = ["check_transposed_output_size", "check_generator_stack", "check_d_train_step"]
+
+SIZE_CASES = [(7, 4, 2, 1), (14, 4, 2, 1), (1, 7, 1, 0), (1, 4, 1, 0), (5, 3, 2, 1), (3, 3, 1, 0),
+              (4, 5, 3, 2), (6, 3, 2, 0)]
+
+
+def check_transposed_output_size(fn: Callable) -> bool:
+    """``fn(i, k, s, p)`` should be ConvTranspose2d's output side (i - 1) s - 2p + k, checked against torch."""
+    def body():
+        for i, k, s, p in SIZE_CASES:
+            got = _call(fn, i, k, s, p)
+            want = nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, i, i)).shape[-1]
+            if isinstance(got, bool) or not isinstance(got, int) and not (hasattr(got, "__int__") and float(got) == int(got)):
+                raise _Fail(f"return an integer, got {got!r} for (i, k, s, p) = {(i, k, s, p)}")
+            if int(got) == want:
+                continue
+            if int(got) == (i + 2 * p - k) // s + 1:
+                raise _Fail("that is the output size of an ordinary convolution, floor((i + 2p - k) / s) + 1; "
+                            "the transposed convolution inverts it: (i - 1) s - 2p + k")
+            if int(got) == (i - 1) * s + k:
+                raise _Fail("the padding is missing: p removes p pixels on each side, (i - 1) s - 2p + k")
+            raise _Fail(f"for (i, k, s, p) = {(i, k, s, p)} you return {got}, torch's ConvTranspose2d gives {want}")
+    return _verdict("check_transposed_output_size", body)
+
+
+def _trace(stack: nn.Module, z: torch.Tensor):
+    """Output shapes of every ConvTranspose2d of ``stack`` and the stack's output."""
+    shapes: List[tuple] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape)))
+             for m in stack.modules() if isinstance(m, nn.ConvTranspose2d)]
+    try:
+        with torch.no_grad():
+            out = _call(stack, z)
+    finally:
+        for h in hooks:
+            h.remove()
+    return shapes, out
+
+
+def _stack_layers(stack: nn.Module) -> list:
+    return [m for m in stack.modules() if not isinstance(m, nn.Sequential) and not list(m.children())]
+
+
+def _check_stack_shapes(shapes, latent_dim, ngf, n):
+    want = [(n, 2 * ngf, 7, 7), (n, ngf, 14, 14), (n, 1, 28, 28)]
+    if len(shapes) != 3:
+        raise _Fail(f"your stack has {len(shapes)} ConvTranspose2d layers; it needs 3 (z -> 7 x 7 -> 14 x 14 -> 28 x 28)")
+    for j, (got, exp) in enumerate(zip(shapes, want)):
+        if got == exp:
+            continue
+        if j > 0 and got[-1] == 2 * shapes[j - 1][-1] - 1:
+            raise _Fail(f"after transposed convolution {j + 1} the map is {got[-1]} x {got[-1]}, expected "
+                        f"{exp[-1]} x {exp[-1]}: with k=3, s=2, p=1 the side is (i - 1) 2 - 2 + 3 = 2i - 1; use "
+                        f"k=4, s=2, p=1 (2i exactly, and k divisible by s: no checkerboard)")
+        raise _Fail(f"transposed convolution {j + 1} outputs {list(got)}, expected {list(exp)} "
+                    f"([N, channels, height, width])")
+
+
+def check_generator_stack(fn: Callable) -> bool:
+    """``fn(latent_dim, ngf)`` should return an nn.Module mapping z [N, latent_dim, 1, 1] to [N, 1, 28, 28]
+    in [-1, 1]: ConvT(k=7) to [2ngf, 7, 7], ConvT(k=4, s=2, p=1) to [ngf, 14, 14] and to [1, 28, 28];
+    BN + ReLU after the first two, tanh after the last."""
+    def body():
+        for latent_dim, ngf in ((10, 4), (16, 6)):
+            stack = _call(fn, latent_dim, ngf)
+            if not isinstance(stack, nn.Module):
+                raise _Fail(f"return an nn.Module (e.g. nn.Sequential), got {type(stack).__name__}")
+            torch.manual_seed(0)
+            z = 3.0 * torch.randn(8, latent_dim, 1, 1)
+            shapes, out = _trace(stack.train(), z)
+            _check_stack_shapes(shapes, latent_dim, ngf, 8)
+            layers = _stack_layers(stack)
+            kinds = [type(m) for m in layers]
+            if kinds.count(nn.BatchNorm2d) != 2 or any(isinstance(m, nn.BatchNorm2d) for m in layers[-2:]):
+                raise _Fail("use BatchNorm2d after the first two transposed convolutions and none on the output "
+                            "layer (Radford et al.: batch norm on G's output made training unstable)")
+            if any(isinstance(m, (nn.LeakyReLU, nn.ELU)) for m in layers):
+                raise _Fail("the generator uses ReLU in its hidden layers (LeakyReLU is the discriminator's)")
+            if kinds.count(nn.ReLU) != 2:
+                raise _Fail("put a ReLU after each of the first two batch norms")
+            if isinstance(layers[-1], nn.Sigmoid):
+                raise _Fail("the output goes through a sigmoid, in [0, 1]; the data are scaled to [-1, 1]: use tanh")
+            if not isinstance(layers[-1], nn.Tanh) or float(out.abs().max()) > 1.0:
+                raise _Fail("the last layer must be nn.Tanh(), so that images lie in [-1, 1] like the data")
+    return _verdict("check_generator_stack", body)
+
+
+# ---- the discriminator's step -------------------------------------------------------------------
+
+def _step_setup():
+    """Tiny seeded DCGAN pair at 28 x 28, an SGD optimiser for D, and stale gradients everywhere."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(6)
+        G, D = DCGANGenerator(8, 28, 1, 4), DCGANDiscriminator(28, 1, 4)
+        x_real, z = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randn(16, 8)
+        for p in list(D.parameters()) + list(G.parameters()):
+            p.grad = 0.5 * torch.randn_like(p)
+    return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
+
+
+def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False):
+    D, G, opt, x_real, z = _step_setup()
+    with torch.no_grad():
+        fake = G(z)
+    if joint:
+        logits = D(torch.cat([x_real, fake]))
+        real_logits, fake_logits = logits[:len(x_real)], logits[len(x_real):]
+    else:
+        real_logits, fake_logits = D(x_real), D(fake)
+    loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
+    if zero_grad:
+        opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return [p.detach().clone() for p in D.parameters()], float(loss.detach())
+
+
+def _same(a, b) -> bool:
+    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
+
+
+def _diagnose_d_step(d_after) -> None:
+    for kwargs, message in [
+        (dict(zero_grad=False), "gradients from an earlier step were not cleared: call opt_d.zero_grad() "
+         "before loss.backward()"),
+        (dict(swap=True), "real and fake labels are swapped: real images get label 1, fakes label 0"),
+        (dict(joint=True), "you passed one concatenated real+fake batch through D; with batch norm that mixes "
+         "their statistics: call D(x_real) and D(fake) separately (as gantutor's Trainer does)"),
+    ]:
+        if _same(d_after, _replay(**kwargs)[0]):
+            raise _Fail(message)
+    raise _Fail("D's weights after your step differ from one optimiser step on the binary cross-entropy "
+                "of D(x_real) (label 1) and D(G(z)) (label 0)")
+
+
+def check_d_train_step(fn: Callable) -> bool:
+    """``fn(D, G, opt_d, x_real, z)`` should do one discriminator update on the binary cross-entropy of
+    the logits D(x_real) (label 1) and D(G(z)) (label 0), fakes made without gradients into G, real and
+    fake batches through D separately, and return the loss. Checked by replaying on identical networks."""
+    def body():
+        D, G, opt, x_real, z = _step_setup()
+        d_before = [p.detach().clone() for p in D.parameters()]
+        g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
+        returned = _call(fn, D, G, opt, x_real, z)
+        d_after = [p.detach().clone() for p in D.parameters()]
+        want, want_loss = _replay()
+        if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
+            raise _Fail("G's weights changed: this step updates only the discriminator")
+        if _same(d_after, d_before):
+            raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
+        if not _same(d_after, want):
+            _diagnose_d_step(d_after)
+        if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
+            raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() or call .detach() on them")
+        if returned is None:
+            raise _Fail("D was updated correctly, but return the loss too")
+        try:
+            got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
+        except (TypeError, ValueError, RuntimeError):
+            raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
+        if not _close(got, want_loss):
+            raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
+    return _verdict("check_d_train_step", body)

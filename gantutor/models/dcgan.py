@@ -1,0 +1,218 @@
+"""DCGAN generator and discriminator (Radford et al., 2016), sized by arguments.
+
+The paper's guidelines for stable deep convolutional GANs (section 3), all followed here:
+
+* no pooling: the discriminator downsamples with strided convolutions, the generator upsamples with
+  fractionally strided (transposed) convolutions, so each network learns its own resampling;
+* batch normalisation in both networks, except at the generator's output and the discriminator's
+  input;
+* no fully connected hidden layers: G's first layer maps z (seen as a 1 x 1 image with ``latent_dim``
+  channels) to a small feature map, D's last layer maps its last feature map to one logit;
+* ReLU in G, with tanh on the output (images in [-1, 1]); LeakyReLU (slope 0.2) in D;
+* weights drawn from N(0, 0.02) (section 4; :func:`dcgan_init`).
+
+Sizes: ``image_size`` 28 (MNIST; a 7 x 7 base and two upsampling stages), 32 (a 4 x 4 base, three
+stages) or 64 (a 4 x 4 base, four stages: the paper's LSUN model and the PyTorch tutorial's).
+``ngf``/``ndf`` are the channels of the widest-resolution feature map; each stage towards the base
+doubles them. D returns logits [N] (no sigmoid: :mod:`gantutor.losses` takes logits).
+
+The transposed-convolution helpers (:func:`conv_transpose_output_size`,
+:func:`conv_transpose_as_conv`) and the latent helpers (:func:`slerp`) are what chapter 6 checks and
+uses; :class:`MixedPrecisionTrainer` is the Colab GPU path (it belongs with the loop in ``train.py``).
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..train import Trainer
+
+Tensor = torch.Tensor
+BASE = {28: 7, 32: 4, 64: 4}  # image size -> side of the first (smallest) feature map
+
+
+def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0) -> int:
+    """o = (i - 1) s - 2p + k + output_padding (Dumoulin and Visin, 2016, relationship 14)."""
+    for name, v in (("i", i), ("k", k), ("s", s)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return (i - 1) * s - 2 * p + k + output_padding
+
+
+def zero_insert(x: Tensor, s: int) -> Tensor:
+    """Put s - 1 zeros between neighbouring pixels of x [N, C, H, W]: [N, C, (H-1)s+1, (W-1)s+1]."""
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape [N, C, H, W], got {tuple(x.shape)}")
+    if not isinstance(s, int) or s < 1:
+        raise ValueError(f"s (the stride) must be a positive integer, got {s!r}")
+    n, c, h, w = x.shape
+    out = x.new_zeros(n, c, (h - 1) * s + 1, (w - 1) * s + 1)
+    out[:, :, ::s, ::s] = x
+    return out
+
+
+def conv_transpose_as_conv(x: Tensor, weight: Tensor, s: int = 1, p: int = 0) -> Tensor:
+    """ConvTranspose2d(x) computed as a plain stride-1 convolution: insert s - 1 zeros between the
+    pixels of x, pad by k - 1 - p on every side, and convolve with the kernel flipped in both spatial
+    axes and with its in/out channels swapped. ``weight`` has ConvTranspose2d's layout [C_in, C_out, k, k]."""
+    k = weight.shape[-1]
+    if weight.ndim != 4 or weight.shape[-2] != k or x.shape[1] != weight.shape[0]:
+        raise ValueError(f"weight must be [C_in={x.shape[1]}, C_out, k, k], got {tuple(weight.shape)}")
+    if not 0 <= p <= k - 1:
+        raise ValueError(f"p must lie in [0, k - 1] = [0, {k - 1}] for this construction, got {p}")
+    flipped = weight.flip(-1, -2).transpose(0, 1)  # [C_out, C_in, k, k]
+    return F.conv2d(F.pad(zero_insert(x, s), [k - 1 - p] * 4), flipped)
+
+
+def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation (Shoemake, 1985; White, 2016) between rows z0, z1 [N, d] at t [T]:
+    sin((1 - t) W) / sin W * z0 + sin(t W) / sin W * z1, W the angle between z0 and z1; returns [N, T, d]."""
+    if z0.shape != z1.shape or z0.ndim != 2:
+        raise ValueError(f"z0 and z1 must have the same shape [N, d], got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1).clamp(-1, 1)
+    omega = torch.acos(cos)[:, None, None]
+    t = torch.as_tensor(t, dtype=z0.dtype)[None, :, None]
+    so = torch.sin(omega)
+    near = so.abs() < 1e-6  # (anti)parallel: fall back to linear interpolation
+    so = torch.where(near, torch.ones_like(so), so)
+    a = torch.where(near, 1 - t, torch.sin((1 - t) * omega) / so)
+    b = torch.where(near, t, torch.sin(t * omega) / so)
+    return a * z0[:, None] + b * z1[:, None]
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al., section 4: convolution weights from N(0, 0.02); batch-norm scales from N(1, 0.02)
+    and shifts 0 (as in the PyTorch DCGAN tutorial). Use as ``net.apply(dcgan_init)``."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _check_size(image_size: int, channels: int, width: int, width_name: str) -> int:
+    if image_size not in BASE:
+        raise ValueError(f"image_size must be one of {sorted(BASE)}, got {image_size!r}")
+    for name, v in (("channels", channels), (width_name, width)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(math.log2(image_size // BASE[image_size]))  # number of x2 stages
+
+
+class DCGANGenerator(nn.Module):
+    """G(z): z [N, latent_dim] (or [N, latent_dim, 1, 1]) to images [N, channels, S, S] in [-1, 1].
+
+    ConvTranspose(k = base, stride 1) maps z to a base x base map with ngf * 2^(n-1) channels; each of
+    the n stages ConvTranspose(k=4, s=2, p=1) doubles the side ((i - 1) 2 - 2 + 4 = 2i) and halves the
+    channels; the last one outputs ``channels`` maps through tanh. BN + ReLU after every layer but the last.
+    """
+
+    def __init__(self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, ngf: int = 64):
+        super().__init__()
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        n = _check_size(image_size, channels, ngf, "ngf")
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        widths = [ngf * 2 ** i for i in reversed(range(n))]  # e.g. 64: [8ngf, 4ngf, 2ngf, ngf]
+        layers: List[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], BASE[image_size], 1, 0, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.ndim == 2:
+            z = z[:, :, None, None]
+        if z.ndim != 4 or z.shape[1:] != (self.latent_dim, 1, 1):
+            raise ValueError(f"z must have shape [N, {self.latent_dim}] or [N, {self.latent_dim}, 1, 1], "
+                             f"got {tuple(z.shape)}")
+        x = self.main(z)
+        want = (z.shape[0], self.channels, self.image_size, self.image_size)
+        if x.shape != want:  # a wrong kernel, stride or padding in a stage shows up here
+            raise RuntimeError(f"generator produced {tuple(x.shape)}, expected {want}")
+        return x
+
+
+class DCGANDiscriminator(nn.Module):
+    """D(x): images [N, channels, S, S] to logits [N].
+
+    n stages Conv(k=4, s=2, p=1) halve the side (floor((i + 2 - 4) / 2) + 1 = i / 2) and double the
+    channels from ndf; LeakyReLU(0.2) after each, BN after all but the first; a last Conv(k = base,
+    stride 1) reduces the base x base map to one logit.
+    """
+
+    def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64, slope: float = 0.2):
+        super().__init__()
+        n = _check_size(image_size, channels, ndf, "ndf")
+        self.image_size, self.channels = image_size, channels
+        widths = [ndf * 2 ** i for i in range(n)]  # e.g. 64: [ndf, 2ndf, 4ndf, 8ndf]
+        layers: List[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(slope, True)]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.LeakyReLU(slope, True)]
+        layers += [nn.Conv2d(widths[-1], 1, BASE[image_size], 1, 0, bias=False)]
+        self.main = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        want = (self.channels, self.image_size, self.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != want:
+            raise ValueError(f"x must have shape [N, {', '.join(map(str, want))}], got {tuple(x.shape)}")
+        return self.main(x).reshape(x.shape[0])
+
+
+def trace_shapes(net: nn.Module, x: Tensor) -> List[Tuple[str, Tuple[int, ...]]]:
+    """(layer, output shape) for every layer of ``net.main`` on input x, by forward hooks."""
+    rows: List[Tuple[str, Tuple[int, ...]]] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: rows.append((_describe(m), tuple(o.shape))))
+             for m in net.main]
+    try:
+        with torch.no_grad():
+            net(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def _describe(m: nn.Module) -> str:
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
+        return f"{type(m).__name__}({m.in_channels}, {m.out_channels}, k={k}, s={s}, p={p})"
+    return type(m).__name__
+
+
+class MixedPrecisionTrainer(Trainer):
+    """:class:`gantutor.train.Trainer` with automatic mixed precision on CUDA: forward passes under
+    ``torch.autocast`` (float16), backward passes through a ``GradScaler`` per network (one scaler per
+    optimiser, since D and G step separately). On a CPU both are switched off and it equals Trainer."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amp = self.device.type == "cuda"
+        self.scalers = {"discriminator": torch.amp.GradScaler("cuda", enabled=self.amp),
+                        "generator": torch.amp.GradScaler("cuda", enabled=self.amp)}
+
+    def d_step(self):
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            return super().d_step()
+
+    def g_step(self):
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            return super().g_step()
+
+    def _descend(self, which: str, loss: Tensor, opt: torch.optim.Optimizer) -> None:
+        self._guard(which, loss.float())
+        scaler = self.scalers[which]
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, enabled=False):  # backward outside autocast
+            scaler.scale(loss.float()).backward()
+        scaler.step(opt)
+        scaler.update()
