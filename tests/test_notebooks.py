@@ -38,3 +38,41 @@ def test_chapter_has_checked_cells_with_stored_outputs(notebook):
     assert checked, f"{notebook.name} has no numerical check cells"
     assert all(c.outputs for c in checked), f"{notebook.name}: run tools/refresh_outputs.py to store check outputs"
     assert not any("error" == o.get("output_type") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+PAGES = CHAPTERS + sorted((ROOT / "book" / "assignments").glob("*.ipynb"))
+
+
+def _math_blocks_glued_to_text(text: str) -> list:
+    """Lines of ``text`` where a ``$$`` display block touches a line of prose: MyST then parses the
+    dollars as inline math (inside a directive the page shows a stray ``$``), so they need blank lines."""
+    lines, bad, inside = text.split("\n"), [], False
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s.startswith("$$") and not (inside and s.endswith("$$")):
+            continue
+        one_line = s.startswith("$$") and s.endswith("$$") and len(s) > 2
+        opening = not inside
+        if opening and i > 0 and lines[i - 1].strip():
+            bad.append(lines[i - 1])
+        closing = one_line or inside
+        if closing and i + 1 < len(lines) and lines[i + 1].strip() and not lines[i + 1].startswith("```"):
+            bad.append(lines[i + 1])
+        if not one_line:
+            inside = not inside
+    return bad
+
+
+def test_math_check_catches_glued_blocks():
+    assert _math_blocks_glued_to_text("text\n$$\nx\n$$\n\nmore") == ["text"]
+    assert _math_blocks_glued_to_text("text\n\n$$\nx\n$$\nmore") == ["more"]
+    assert _math_blocks_glued_to_text("a\n\n$$x$$\n\nb\n\n$$\ny\n$$\n```") == []
+
+
+@pytest.mark.parametrize("notebook", PAGES, ids=lambda p: p.name)
+def test_display_math_is_set_apart_by_blank_lines(notebook):
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    bad = [line for c in nb.cells if c.cell_type == "markdown" for line in _math_blocks_glued_to_text(c.source)]
+    assert not bad, f"{notebook.name}: put a blank line between $$ blocks and these lines: {bad}"
