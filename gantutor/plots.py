@@ -194,3 +194,38 @@ def frames_animation(frames: Sequence[np.ndarray], titles: Optional[Sequence[str
             ax.set_title(titles[i], fontsize=9)
 
     return animate(fig, update, len(frames), interval)
+
+
+def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[Dict[str, str]] = None):
+    """Every generator loss (left) and its derivative (right) against the discriminator's raw output on
+    a fake, computed from :mod:`gantutor.losses` by autograd. For the BCE losses the raw output is the
+    logit l and D(G(z)) = sigmoid(l) is marked on a second x axis at the top. Losses with identical
+    curves (WGAN's and the hinge generator loss) share one line and one legend entry."""
+    l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
+    curves: Dict[str, tuple] = {}
+    for name in g_losses:
+        val, grad = _elementwise(losses.g_loss(name), l)
+        label = (labels or {}).get(name, name)
+        same = [k for k, (v, _) in curves.items() if np.allclose(v, val)]
+        if same:
+            curves[f"{same[0]} = {label}"] = curves.pop(same[0])
+        else:
+            curves[label] = (val, grad)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    for i, (label, (val, grad)) in enumerate(curves.items()):
+        style = dict(color=f"C{i}", lw=1.8, ls=("-", "--", "-.", ":")[i % 4])
+        axes[0].plot(l, val, label=label, **style)
+        axes[1].plot(l, grad, label=label, **style)
+    axes[0].set(xlabel="raw output of D on a fake (logit $l$ for BCE)", ylabel="generator loss $L_G$",
+                title="generator loss", ylim=(-lim - 1, lim + 3))
+    axes[1].set(xlabel="raw output of D on a fake (logit $l$ for BCE)",
+                ylabel=r"$\partial L_G / \partial (\mathrm{output})$", title="its gradient", ylim=(-lim - 1, 2))
+    for ax in axes:
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        top = ax.secondary_xaxis("top", functions=(lambda x: 1 / (1 + np.exp(-x)),
+                                                   lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9) / (1 - np.clip(p, 1e-9, 1 - 1e-9)))))
+        top.set_xticks([0.02, 0.1, 0.5, 0.9, 0.98])
+        top.set_xlabel(r"$D(G(z)) = \sigma(l)$ (BCE losses only)", fontsize=8)
+    axes[0].legend(fontsize=8, loc="upper center")
+    return fig

@@ -172,3 +172,74 @@ class Dashboard:
     def animation(self, interval: int = 300):
         """The recorded pictures as an animation that plays in a static web page."""
         return plots.frames_animation(self.frames, self.frame_titles, interval=interval, figsize=(13, 3.8))
+
+
+class Playground:
+    """The loss zoo's playground (chapter 10): pick a loss, a toy set, a budget and a seed; Train builds
+    a fresh :class:`~gantutor.train.Trainer` (:func:`gantutor.zoo.toy_trainer` on ``RING_SETTINGS`` or
+    ``GRID_SETTINGS`` with the loss's settings), trains it in a :class:`Dashboard` and prints PacGAN's
+    scores of 2,500 samples. The dashboard stays live: Start, Pause and its controls keep working.
+
+    ``settings`` maps loss names to their settings (default :data:`gantutor.zoo.DEFAULT_SETTINGS`).
+    """
+
+    def __init__(self, settings: Optional[dict] = None, loss: str = "nonsaturating", toy: str = "ring of 8",
+                 steps: int = 1000, seed: int = 0, updates: int = 10):
+        import ipywidgets as W
+
+        from . import zoo
+        from .config import GRID_SETTINGS, RING_SETTINGS
+        from .data import grid25, ring8
+
+        self.settings = dict(zoo.DEFAULT_SETTINGS if settings is None else settings)
+        self.toys = {"ring of 8": (ring8(), RING_SETTINGS), "grid of 25": (grid25(), GRID_SETTINGS)}
+        for name, value, options in (("loss", loss, self.settings), ("toy", toy, self.toys)):
+            if value not in options:
+                raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
+        self.updates = max(int(updates), 1)
+        self.loss = W.Dropdown(options=list(self.settings), value=loss, description="loss")
+        self.toy = W.Dropdown(options=list(self.toys), value=toy, description="toy set")
+        self.steps = W.IntSlider(value=steps, min=50, max=10000, step=50, description="G steps")
+        self.seed = W.IntText(value=seed, description="seed")
+        self.train_btn = W.Button(description="Train", button_style="success", icon="play")
+        self.train_btn.on_click(lambda _: self.train())
+        self.scores = W.HTML()
+        self.holder = W.VBox()
+        self.dashboard: Optional[Dashboard] = None
+        self.widget = W.VBox([W.HBox([self.loss, self.toy]), W.HBox([self.steps, self.seed, self.train_btn]),
+                              self.scores, self.holder])
+        self.build()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    def build(self) -> Dashboard:
+        """A fresh trainer and dashboard for the current choices (untrained), shown below the controls."""
+        from . import zoo
+
+        if self.dashboard is not None:
+            self.dashboard.pause()
+        mixture, toy = self.toys[self.toy.value]
+        steps = int(self.steps.value)
+        trainer = zoo.toy_trainer(self.loss.value, mixture, toy, steps, int(self.seed.value), self.settings)
+        self.dashboard = Dashboard(trainer, mixture=mixture, steps_per_update=max(steps // self.updates, 1),
+                                   max_steps=max(steps, 20_000))
+        self.holder.children = (self.dashboard.widget,)
+        self.scores.value = f"<i>{self.loss.value} on the {self.toy.value}: not trained yet; press Train</i>"
+        return self.dashboard
+
+    def train(self):
+        """Build a fresh run for the current choices, train it for the chosen steps (blocking) and
+        return its :class:`~gantutor.metrics.ToyScores`."""
+        from . import metrics
+
+        dash = self.build()
+        self.scores.value = f"<i>training {self.loss.value} on the {self.toy.value}...</i>"
+        dash.run(int(self.steps.value))
+        scores = metrics.toy_scores(dash.trainer.sample(2500), dash.mixture)
+        cfg = dash.trainer.config
+        self.scores.value = (f"<b>{self.loss.value}</b> ({cfg.d_loss} / {cfg.g_loss}, k = {cfg.k}) on the "
+                             f"{self.toy.value}, step {dash.trainer.step_count}: {scores}")
+        return scores
