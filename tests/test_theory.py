@@ -169,3 +169,57 @@ def test_density_needs_dx():
     p = theory.gaussian_pdf(X, 0, 1)
     with pytest.raises(ValueError, match="integrate"):
         theory.kl(p, p)  # forgetting dx: the Riemann sum is not 1
+
+
+# ---- Wasserstein-1 -------------------------------------------------------------------------------------
+
+def test_w1_sorted_and_samples_match_scipy_and_assignment():
+    from scipy.optimize import linear_sum_assignment
+    rng = np.random.default_rng(0)
+    for n, m in [(50, 50), (7, 13), (200, 80)]:
+        x, y = rng.normal(0, 1, n), rng.exponential(2.0, m)
+        assert theory.w1_samples(x, y) == pytest.approx(stats.wasserstein_distance(x, y), rel=1e-10)
+        if n == m:
+            assert theory.w1_sorted(x, y) == pytest.approx(stats.wasserstein_distance(x, y), rel=1e-10)
+            rows, cols = linear_sum_assignment(np.abs(x[:, None] - y[None, :]))  # the LP's optimum
+            assert theory.w1_sorted(x, y) == pytest.approx(np.abs(x[rows] - y[cols]).mean(), rel=1e-10)
+    x = rng.normal(size=100)
+    assert theory.w1_sorted(x, x + 2.5) == pytest.approx(2.5)   # a translation costs its length
+    assert theory.w1_sorted(x, rng.permutation(x)) == 0.0
+
+
+def test_w1_grid_and_optimal_critic_on_gaussians():
+    for (m1, s1), (m2, s2) in [((0, 1), (1.5, 1)), ((0, 1), (0, 2)), ((-1, 0.5), (2, 1.5))]:
+        p, q = theory.gaussian_pdf(X, m1, s1), theory.gaussian_pdf(X, m2, s2)
+        ref = integrate.quad(lambda t: abs(stats.norm.cdf(t, m1, s1) - stats.norm.cdf(t, m2, s2)), -15, 15,
+                             limit=200, points=[m1, m2])[0]
+        w = theory.w1_grid(p, q, DX)
+        assert w == pytest.approx(ref, rel=1e-3)
+        f = theory.w1_optimal_critic(p, q, X)
+        assert np.all(np.abs(np.diff(f)) <= DX * (1 + 1e-9))           # 1-Lipschitz
+        assert np.sum(f * (p - q)) * DX == pytest.approx(w, rel=1e-3)     # attains the dual's supremum
+    p = theory.gaussian_pdf(X, 0, 1)
+    assert theory.w1_grid(p, theory.gaussian_pdf(X, 3, 1), DX) == pytest.approx(3.0, rel=1e-4)
+
+
+def test_w1_rejects_bad_input():
+    with pytest.raises(ValueError, match="equally many"):
+        theory.w1_sorted([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="x must"):
+        theory.w1_samples([[1.0]], [1.0])
+    with pytest.raises(ValueError, match="y must hold finite"):
+        theory.w1_samples([1.0], [np.nan])
+    with pytest.raises(ValueError, match="theta"):
+        theory.parallel_lines(math.inf)
+
+
+def test_parallel_lines_closed_forms_and_discretisation():
+    assert theory.parallel_lines(0.0) == {"KL": 0.0, "JS": 0.0, "W1": 0.0}
+    for theta in (-1.0, 0.02, 3.0):
+        d = theory.parallel_lines(theta)
+        assert d["KL"] == math.inf and d["JS"] == pytest.approx(math.log(2)) and d["W1"] == abs(theta)
+        # discretised: two columns of a grid, identical vertical profiles
+        p, q = np.zeros((2, 10)), np.zeros((2, 10))
+        p[0], q[1] = 0.1, 0.1
+        assert theory.kl(p.ravel(), q.ravel()) == math.inf
+        assert theory.js(p.ravel(), q.ravel()) == pytest.approx(math.log(2))
