@@ -1,0 +1,157 @@
+"""Assignment 6 (DCGAN): nbval passes on the solution and on the untouched student check outputs, and
+fails on wrong answers (a 3 x 3 kernel with stride 2 in the generator's stack; fakes not detached in
+the discriminator's step); the checks of gantutor.checks_dcgan give the right verdicts."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gantutor import checks_dcgan
+
+import nbhelpers as nb
+
+SOLUTION = nb.FOLDER / "a06_dcgan_solution.ipynb"
+STUDENT = nb.FOLDER / "a06_dcgan.ipynb"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The notebook runs of this module, started at once and collected by name."""
+    tmp = tmp_path_factory.mktemp("assignment_dcgan")
+    k3 = nb.solution_with(SOLUTION, tmp / "k3", "t2-code", "nn.ConvTranspose2d(2 * ngf, ngf, 4, 2, 1, bias=False)",
+                          "nn.ConvTranspose2d(2 * ngf, ngf, 3, 2, 1, bias=False)")
+    attached = nb.solution_with(SOLUTION, tmp / "attached", "t3-code", "    with torch.no_grad():\n        fake = G(z)",
+                                "    fake = G(z)")
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "k3": nb.start_nbval(k3),
+                         "attached": nb.start_nbval(attached)})
+    yield runs
+    runs.close()
+
+
+def test_nbval_passes_on_the_solution(runs):
+    rc, out, err = runs("solution")
+    assert rc == 0, out[-4000:] + err[-2000:]
+
+
+def test_nbval_fails_with_a_3x3_kernel_in_the_stack(runs):
+    rc, out, _ = runs("k3")
+    assert rc != 0 and "1 failed" in out
+    assert "check_generator_stack: FAIL - after transposed convolution 2 the map is 13 x 13" in out
+
+
+def test_nbval_fails_when_fakes_are_not_detached(runs):
+    rc, out, _ = runs("attached")
+    assert rc != 0 and "1 failed" in out
+    assert "check_d_train_step: FAIL - gradients flowed into G" in out
+
+
+def test_student_version_is_generated_and_hides_answers():
+    text = STUDENT.read_text(encoding="utf8")
+    assert "BEGIN SOLUTION" not in text and "Instructor notes" not in text
+    assert "(i - 1) * s - 2 * p + k" not in text and "nn.Tanh()" not in text
+    student = nbformat.read(STUDENT, as_version=4)
+    checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(checks) == 3 and all(c.outputs[0]["text"].endswith(": PASS\n") for c in checks)
+    result = nb.run([nb.MAKE_STUDENT, "--check"], cwd=nb.ROOT)
+    assert "a06_dcgan" not in result.stderr
+
+
+# ---- the check functions directly -------------------------------------------------------------------
+
+def _stack(latent_dim, ngf, k=4, last=nn.Tanh, bn_out=False):
+    layers = [nn.ConvTranspose2d(latent_dim, 2 * ngf, 7, 1, 0, bias=False), nn.BatchNorm2d(2 * ngf), nn.ReLU(),
+              nn.ConvTranspose2d(2 * ngf, ngf, k, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
+              nn.ConvTranspose2d(ngf, 1, k, 2, 1, bias=False)]
+    return nn.Sequential(*layers, *([nn.BatchNorm2d(1)] if bn_out else []), last())
+
+
+def _d_step(D, G, opt, x, z, detach=True, swap=False, joint=False):
+    fake = G(z).detach() if detach else G(z)
+    if joint:
+        logits = D(torch.cat([x, fake]))
+        real_logits, fake_logits = logits[:len(x)], logits[len(x):]
+    else:
+        real_logits, fake_logits = D(x), D(fake)
+    ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
+    loss = F.binary_cross_entropy_with_logits(real_logits, zeros if swap else ones) + \
+        F.binary_cross_entropy_with_logits(fake_logits, ones if swap else zeros)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def test_checks_pass_on_right_answers(capsys):
+    assert checks_dcgan.check_transposed_output_size(lambda i, k, s, p: (i - 1) * s - 2 * p + k)
+    assert checks_dcgan.check_generator_stack(_stack)
+    assert checks_dcgan.check_d_train_step(_d_step)
+    # sigmoid + BCELoss is the same loss (less stable at extreme logits, fine here)
+    assert checks_dcgan.check_d_train_step(lambda D, G, o, x, z: _sigmoid_step(D, G, o, x, z))
+    assert capsys.readouterr().out.count(": PASS\n") == 4
+
+
+def _sigmoid_step(D, G, opt, x, z):
+    with torch.no_grad():
+        fake = G(z)
+    bce = nn.BCELoss()
+    r, f = torch.sigmoid(D(x)), torch.sigmoid(D(fake))
+    loss = bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda i, k, s, p: (i + 2 * p - k) // s + 1, "ordinary convolution"),
+    (lambda i, k, s, p: (i - 1) * s + k, "padding is missing"),
+    (lambda i, k, s, p: i * s, "for (i, k, s, p)"),
+])
+def test_size_check_names_wrong_answers(fn, message, capsys):
+    assert not checks_dcgan.check_transposed_output_size(fn)
+    assert message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda d, n: _stack(d, n, k=3), "13 x 13"),
+    (lambda d, n: _stack(d, n, last=nn.Sigmoid), "sigmoid"),
+    (lambda d, n: _stack(d, n, last=nn.Identity), "nn.Tanh()"),
+    (lambda d, n: _stack(d, n, bn_out=True), "none on the output layer"),
+    (lambda d, n: nn.Sequential(*[nn.LeakyReLU(0.2) if isinstance(m, nn.ReLU) else m for m in _stack(d, n)]),
+     "ReLU in its hidden layers"),
+    (lambda d, n: "not a module", "nn.Module"),
+])
+def test_stack_check_names_wrong_answers(fn, message, capsys):
+    assert not checks_dcgan.check_generator_stack(fn)
+    assert message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(detach=False), "gradients flowed into G"),
+    (dict(swap=True), "labels are swapped"),
+    (dict(joint=True), "one concatenated real+fake batch"),
+])
+def test_d_step_check_names_wrong_answers(kwargs, message, capsys):
+    assert not checks_dcgan.check_d_train_step(lambda *a: _d_step(*a, **kwargs))
+    assert message in capsys.readouterr().out
+
+
+def test_d_step_check_names_missing_zero_grad_and_blank_answers(capsys):
+    def no_zero_grad(D, G, opt, x, z):
+        with torch.no_grad():
+            fake = G(z)
+        loss = F.softplus(-D(x)).mean() + F.softplus(D(fake)).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def blank(*args):
+        raise NotImplementedError("d_train_step() is not implemented yet")
+
+    assert not checks_dcgan.check_d_train_step(no_zero_grad)
+    assert not checks_dcgan.check_d_train_step(blank)
+    out = capsys.readouterr().out
+    assert "opt_d.zero_grad()" in out and "not implemented yet" in out and out.count("\n") == 2
