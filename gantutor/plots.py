@@ -211,13 +211,12 @@ def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[
             curves[f"{same[0]} = {label}"] = curves.pop(same[0])
         else:
             curves[label] = (val, grad)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(2, 1, figsize=(8, 8), constrained_layout=True, sharex=True)
     for i, (label, (val, grad)) in enumerate(curves.items()):
         style = dict(color=f"C{i}", lw=1.8, ls=("-", "--", "-.", ":")[i % 4])
         axes[0].plot(l, val, label=label, **style)
         axes[1].plot(l, grad, label=label, **style)
-    axes[0].set(xlabel="raw output of D on a fake (logit $l$ for BCE)", ylabel="generator loss $L_G$",
-                title="generator loss", ylim=(-lim - 1, lim + 3))
+    axes[0].set(ylabel="generator loss $L_G$", title="generator loss", ylim=(-lim - 1, lim + 3))
     axes[1].set(xlabel="raw output of D on a fake (logit $l$ for BCE)",
                 ylabel=r"$\partial L_G / \partial (\mathrm{output})$", title="its gradient", ylim=(-lim - 1, 2))
     for ax in axes:
@@ -227,5 +226,5 @@ def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[
                                                    lambda p: np.log(np.clip(p, 1e-9, 1 - 1e-9) / (1 - np.clip(p, 1e-9, 1 - 1e-9)))))
         top.set_xticks([0.02, 0.1, 0.5, 0.9, 0.98])
         top.set_xlabel(r"$D(G(z)) = \sigma(l)$ (BCE losses only)", fontsize=8)
-    axes[0].legend(fontsize=8, loc="upper center")
+    axes[0].legend(fontsize=9, loc="upper center", ncol=2)
     return fig
