@@ -1,0 +1,227 @@
+"""Checking functions for assignment 4 (WGAN and WGAN-GP), in the verdict style of
+:mod:`gantutor.checks`: each check runs the student's function on fixed, seeded inputs, prints exactly
+ONE line and returns True or False:
+
+    check_gradient_penalty: PASS
+    check_gradient_penalty: FAIL - alpha is drawn per pixel: ...
+
+The gradient-penalty check does not compare random numbers. It hands the student's function a critic
+that records its inputs, reads the interpolates x_hat back, checks that each lies on the segment
+between ITS real and fake sample (one alpha per sample, Gulrajani et al., 2017, Algorithm 1, line 6),
+then recomputes the penalty at those very points and compares values and gradients with respect to the
+critic's weights. Named wrong answers: alpha per pixel or per batch, a one-sided penalty, no
+``create_graph=True`` (the penalty cannot be minimised), a per-pixel norm of image gradients, a
+missing lambda, the squared norm, a sum instead of a mean.
+"""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import nn
+
+from .checks import _Fail, _call, _close, _to_numpy, _verdict
+
+__all__ = ["check_w1_sorted", "check_gradient_penalty", "check_critic_loss", "ProbeCritic"]
+
+LAM = 10.0
+
+
+def check_w1_sorted(fn: Callable) -> bool:
+    """``fn(x, y)`` should return the exact W1 between two equally many 1D samples (numpy arrays)."""
+    def body():
+        rng = np.random.default_rng(2017)
+        for n in (5, 200):
+            x, y = rng.normal(0, 1, n), rng.exponential(1.5, n) - 0.5
+            value = float(_to_numpy(_call(fn, x.copy(), y.copy())).reshape(()))
+            want = stats.wasserstein_distance(x, y)
+            if _close(value, want, 1e-7, 1e-9):
+                continue
+            xs, ys = np.sort(x), np.sort(y)
+            for other, message in [
+                (np.mean(np.abs(x - y)), "you paired the samples in the order given; the optimal transport plan "
+                 "in 1D pairs the i-th smallest x with the i-th smallest y: sort both first"),
+                (np.sqrt(np.mean((xs - ys) ** 2)), "that is W2 (root mean square); W1 is the mean ABSOLUTE "
+                 "difference of the sorted samples"),
+                (np.mean((xs - ys) ** 2), "you squared the differences; W1 uses |x_(i) - y_(i)|"),
+                (abs(x.mean() - y.mean()), "the difference of the means is only a lower bound of W1"),
+                (np.sum(np.abs(xs - ys)), "a sum; W1 is the MEAN of |x_(i) - y_(i)| (each sample has mass 1/n)"),
+            ]:
+                if _close(value, float(other), 1e-7, 1e-9):
+                    raise _Fail(message)
+            raise _Fail(f"for {n} samples your W1 is {value:.6g}, expected {want:.6g}")
+    return _verdict("check_w1_sorted", body)
+
+
+class ProbeCritic(nn.Module):
+    """A small smooth critic with fixed weights that records every input it is called with.
+    Its gradient norms spread around 1, so one-sided and two-sided penalties differ."""
+
+    def __init__(self, in_features: int, seed: int = 0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.l1, self.l2 = nn.Linear(in_features, 16), nn.Linear(16, 1)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.6)
+            self.l1.weight.mul_(0.5 * (5 / in_features) ** 0.5)  # norms between about 0.8 and 1.4
+        self.inputs: List[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor, *args) -> torch.Tensor:
+        self.inputs.append(x)
+        return self.l2(torch.tanh(self.l1(x.flatten(1))))[:, 0]
+
+    def grad_at(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """grad_x f at x_hat (in the graph of the weights), shaped like x_hat."""
+        x = x_hat.detach().requires_grad_(True)
+        out = self.l2(torch.tanh(self.l1(x.flatten(1))))[:, 0]
+        return torch.autograd.grad(out.sum(), x, create_graph=True)[0]
+
+
+def _cases():
+    gen = torch.Generator().manual_seed(4)
+    flat = (torch.randn(64, 5, generator=gen), torch.randn(64, 5, generator=gen) + 1.0)
+    image = (torch.rand(64, 1, 4, 4, generator=gen) * 2 - 1, torch.rand(64, 1, 4, 4, generator=gen) * 2 - 1)
+    return [("flat samples [64, 5]", *flat), ("images [64, 1, 4, 4]", *image)]
+
+
+def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
+    """The input D saw that is neither real nor fake; checks one alpha per sample in [0, 1]."""
+    seen = [x for x in D.inputs if x.shape == real.shape and not torch.equal(x.detach(), real)
+            and not torch.equal(x.detach(), fake)]
+    if not seen:
+        raise _Fail("the critic was never called on interpolates x_hat = alpha real + (1 - alpha) fake")
+    x_hat = seen[-1].detach()
+    ratio = ((x_hat - fake) / (real - fake)).flatten(1)          # alpha, read back per feature
+    if ratio.min() < -1e-5 or ratio.max() > 1 + 1e-5:
+        raise _Fail("x_hat is not between the real and the fake samples: use alpha ~ U[0, 1] "
+                    "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
+    if float((ratio.max(1).values - ratio.min(1).values).max()) > 1e-5:
+        raise _Fail("alpha is drawn per pixel (per feature): then x_hat is not on the segment between a real "
+                    "and a fake sample; draw ONE alpha per sample, shape [N, 1, ...], e.g. "
+                    "torch.rand(N, *[1] * (real.ndim - 1)), and let it broadcast")
+    if float(ratio[:, 0].std()) < 1e-6:
+        raise _Fail("one alpha for the whole batch: draw one alpha per sample, shape [N, 1, ...]")
+    return x_hat
+
+
+def _penalty_body(fn: Callable):
+    for label, real, fake in _cases():
+        D = ProbeCritic(real[0].numel())
+        torch.manual_seed(0)
+        value = _call(fn, D, real.clone(), fake.clone(), LAM)
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise _Fail(f"return a scalar tensor (one number for the batch), got {type(value).__name__}"
+                        + (f" of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else ""))
+        x_hat = _interpolates(D, real, fake)
+        grad = D.grad_at(x_hat)
+        norm = grad.flatten(1).norm(dim=1)
+        want = LAM * ((norm - 1) ** 2).mean()
+        got = float(value.detach())
+        if not _close(got, float(want), 1e-4, 1e-6):
+            _diagnose(got, grad, norm, label)
+        if not value.requires_grad:
+            raise _Fail("the value is right but it cannot be minimised: the penalty must stay in the graph of "
+                        "the critic's weights; pass create_graph=True to torch.autograd.grad")
+        params = list(D.parameters())
+        got_g = torch.autograd.grad(value.reshape(()), params, allow_unused=True)
+        want_g = torch.autograd.grad(want, params, allow_unused=True)  # the last bias does not enter grad_x
+        zero = torch.zeros(())
+        if any(not torch.allclose(zero if g is None else g, zero if w is None else w, rtol=1e-3, atol=1e-6)
+               for g, w in zip(got_g, want_g)):
+            raise _Fail("the value is right but its gradient with respect to the critic's weights is not: "
+                        "do not detach the input gradient (create_graph=True, no .detach() or .data)")
+
+
+def _diagnose(got: float, grad, norm, label: str) -> None:
+    for other, message in [
+        (LAM * (F.relu(norm - 1) ** 2).mean(), "one-sided penalty max(0, |grad| - 1)^2: WGAN-GP's penalty is "
+         "TWO-sided, (|grad| - 1)^2, which also pulls norms below 1 up to 1"),
+        (((norm - 1) ** 2).mean(), "the weight lambda is missing: return lam * mean((|grad| - 1)^2)"),
+        (LAM * ((grad.flatten(1).pow(2).sum(1) - 1) ** 2).mean(), "you used the squared norm |grad|^2; "
+         "penalise (|grad|_2 - 1)^2 with the Euclidean norm"),
+        (LAM * (norm ** 2).mean(), "the penalty is (|grad| - 1)^2, not |grad|^2: it pushes the norm to 1, not 0"),
+        (LAM * ((norm - 1) ** 2).sum(), "a sum over the batch; take the mean"),
+        (LAM * (norm - 1).abs().mean(), "|(|grad| - 1)| without the square; the penalty is (|grad| - 1)^2"),
+        (LAM * ((grad.norm() - 1) ** 2), "one norm of the whole batch's gradient; take the norm per sample "
+         "(grad.flatten(1).norm(dim=1))"),
+    ]:
+        if _close(got, float(other), 1e-4, 1e-6):
+            raise _Fail(message)
+    if grad.ndim > 2 and _close(got, float(LAM * ((grad.norm(dim=1) - 1) ** 2).mean()), 1e-4, 1e-6):
+        raise _Fail("for images you took the norm over dim 1 only (the channels), a norm per pixel; "
+                    "flatten each sample's gradient first: grad.flatten(1).norm(dim=1)")
+    want = float(LAM * ((norm - 1) ** 2).mean())
+    raise _Fail(f"for {label} your penalty is {got:.6g}; at the interpolates your function used it should be "
+                f"{want:.6g}")
+
+
+def check_gradient_penalty(fn: Callable) -> bool:
+    """``fn(D, real, fake, lam)`` should return lam * E[(|grad D(x_hat)|_2 - 1)^2] with
+    x_hat = alpha real + (1 - alpha) fake, one alpha ~ U[0, 1] per sample (Gulrajani et al., eq. 3)."""
+    return _verdict("check_gradient_penalty", lambda: _penalty_body(fn))
+
+
+def _train_critic(loss_fn: Callable, steps: int = 300, seed: int = 0):
+    """Train a small critic on p = N(0, 1) against q = N(1, 0.5^2) with the student's loss; return the
+    estimate E_p f - E_q f on fresh samples, the exact W1 of those samples and the mean gradient norm
+    at interpolates."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    D = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+    with torch.no_grad():  # start flat: a two-sided penalty would lock in the sign of a random first slope
+        D[-1].weight.zero_()
+    critic = lambda x, *a: D(x)[:, 0]  # noqa: E731
+    opt = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    for _ in range(steps):
+        real, fake = torch.randn(128, 1, generator=gen), 1 + 0.5 * torch.randn(128, 1, generator=gen)
+        loss = _call(loss_fn, critic, real, fake, LAM)
+        opt.zero_grad()
+        loss.reshape(()).backward()
+        opt.step()
+    real, fake = torch.randn(20_000, 1, generator=gen), 1 + 0.5 * torch.randn(20_000, 1, generator=gen)
+    with torch.no_grad():
+        estimate = float(critic(real).mean() - critic(fake).mean())
+    alpha = torch.rand(20_000, 1, generator=gen)
+    x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+    exact = stats.wasserstein_distance(real[:, 0].numpy(), fake[:, 0].numpy())
+    return estimate, exact, float(g.abs().mean())
+
+
+def check_critic_loss(fn: Callable) -> bool:
+    """``fn(D, real, fake, lam)`` should return WGAN-GP's critic loss E[D(fake)] - E[D(real)] + the
+    gradient penalty (Gulrajani et al., Algorithm 1, line 7); a critic trained with it on 1D Gaussians
+    should estimate their exact W1 (Kantorovich-Rubinstein duality)."""
+    def body():
+        label, real, fake = _cases()[0]
+        D = ProbeCritic(real[0].numel())
+        torch.manual_seed(0)
+        value = _call(fn, D, real.clone(), fake.clone(), LAM)
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise _Fail("return a scalar tensor")
+        with torch.no_grad():
+            gap = D(fake).mean() - D(real).mean()
+        got = float(value.detach())
+        if _close(got, float(gap), 1e-4, 1e-6):
+            raise _Fail("the gradient penalty is missing: add gradient_penalty(D, real, fake, lam)")
+        x_hat = _interpolates(D, real, fake)
+        penalty = LAM * ((D.grad_at(x_hat).flatten(1).norm(dim=1) - 1) ** 2).mean()
+        if not _close(got, float(gap + penalty), 1e-4, 1e-6):
+            for other, message in [
+                (-gap + penalty, "sign error: the critic MINIMISES E[D(fake)] - E[D(real)] (+ penalty), i.e. it "
+                 "maximises the estimate E[D(real)] - E[D(fake)]"),
+                (gap - penalty, "the penalty is ADDED to the loss the critic minimises"),
+            ]:
+                if _close(got, float(other), 1e-4, 1e-6):
+                    raise _Fail(message)
+            raise _Fail(f"your critic loss is {got:.6g}, expected E[D(fake)] - E[D(real)] + penalty = "
+                        f"{float(gap + penalty):.6g}")
+        estimate, exact, grad_norm = _train_critic(fn)
+        if not abs(estimate - exact) <= 0.1 * exact:
+            raise _Fail(f"a critic trained with your loss estimates W1 = {estimate:.3f}, but the exact W1 is "
+                        f"{exact:.3f} (mean |f'| at interpolates {grad_norm:.2f})")
+    return _verdict("check_critic_loss", body)
