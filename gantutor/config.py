@@ -134,3 +134,8 @@ class ToySettings:
 
 RING_SETTINGS = ToySettings()
 GRID_SETTINGS = ToySettings(d_hidden=(256, 256))
+# The ring of 8 with a full minute of CPU (the target of DESIGN.md: 8/8 modes, >= 90% high quality in
+# 60 s), as the benchmark trains it. Tuned there: a 2D latent and a slower decay (to 2% of the starting
+# learning rate) roughly doubled the high-quality share of RING_SETTINGS at the same budget; the
+# chapters keep RING_SETTINGS because they train several rings in a fraction of a minute each.
+RING_TARGET_SETTINGS = ToySettings(latent_dim=2, steps=11000, lr_final=0.02)
