@@ -25,7 +25,7 @@ from torch.nn.utils import parametrize
 Tensor = torch.Tensor
 
 __all__ = ["l2_normalize", "power_iteration", "SpectralNorm", "spectral_norm", "spectral_norm_all",
-           "spectral_norms", "conv_operator_norm"]
+           "spectral_norms", "conv_operator", "conv_operator_norm"]
 
 
 def l2_normalize(x: Tensor, eps: float = 1e-12) -> Tensor:
@@ -42,8 +42,10 @@ def power_iteration(W: Tensor, u: Optional[Tensor] = None, n_iter: int = 1, eps:
         sigma(W) ~ u^T W v.
 
     ``u`` [m] is the starting vector (random from ``generator`` when None). Returns (sigma, u, v); feed
-    ``u`` back in at the next call to continue the iteration. The error of sigma shrinks like
-    (sigma_2 / sigma_1)^(2 n_iter). Gradients flow through ``W`` unless it is detached.
+    ``u`` back in at the next call to continue the iteration. Each iteration multiplies v by W^T W, so
+    the angle between v and the top right singular vector shrinks like (sigma_2 / sigma_1)^(2 n_iter)
+    and the relative error of sigma like (sigma_2 / sigma_1)^(4 n_iter). Gradients flow through ``W``
+    unless it is detached.
     """
     if not isinstance(W, Tensor) or W.ndim != 2:
         raise ValueError(f"W must be a matrix [m, n], got {getattr(W, 'shape', type(W).__name__)}")
@@ -150,7 +152,10 @@ def spectral_norms(model: nn.Module, raw: bool = True) -> list:
     return out
 
 
-def _conv_pair(weight: Tensor, input_shape: Sequence[int], stride: int, padding: int):
+def conv_operator(weight: Tensor, input_shape: Sequence[int], stride: int = 1, padding: int = 0):
+    """(A, A^T) for the convolution A(x) = conv2d(x, weight, stride, padding) on inputs [N, *input_shape]:
+    A^T is conv_transpose2d with the same weight, stride and padding, and the ``output_padding`` that
+    restores the input size, so that <A x, y> = <x, A^T y>."""
     c, h, w = input_shape
     if weight.ndim != 4 or weight.shape[1] != c:
         raise ValueError(f"weight must be [C_out, {c}, k, k] for inputs {tuple(input_shape)}, got {tuple(weight.shape)}")
@@ -183,7 +188,7 @@ def conv_operator_norm(weight: Tensor, input_shape: Sequence[int], stride: int =
         raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)}")
     if stride < 1 or padding < 0:
         raise ValueError(f"stride must be >= 1 and padding >= 0, got stride={stride}, padding={padding}")
-    op, adjoint = _conv_pair(weight.detach(), input_shape, stride, padding)
+    op, adjoint = conv_operator(weight.detach(), input_shape, stride, padding)
     gen = torch.Generator().manual_seed(seed)
     x = l2_normalize(torch.randn(1, *input_shape, generator=gen, dtype=weight.dtype).to(weight.device))
     sigma = 0.0

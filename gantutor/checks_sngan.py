@@ -1,0 +1,174 @@
+"""Checking functions for assignment 5 (SNGAN, Miyato et al., 2018), in the verdict style of
+:mod:`gantutor.checks`: each check runs the student's code on fixed, seeded inputs, prints exactly ONE
+line and returns True or False:
+
+    check_power_iteration: PASS
+    check_power_iteration: FAIL - your estimate is sigma(W)^2, not sigma(W): u is not normalised ...
+
+Common wrong answers are named: u left unnormalised (the estimate becomes sigma^2), the Frobenius norm
+instead of the spectral norm, sigma detached from the graph (the gradient of eq. 12 loses a term), u
+updated in eval mode, and the reshaped-kernel norm given for a convolution's operator norm. The test
+matrices have sigma(W) far from 1, where those mistakes show. A check never raises on a wrong answer.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+from . import layers
+from .checks import _Fail, _call, _close, _to_numpy, _verdict
+
+__all__ = ["check_power_iteration", "check_spectral_norm_layer", "check_lipschitz_bound",
+           "check_conv_operator_norm"]
+
+
+def _matrix(m: int, n: int, top: float, gap: float, seed: int) -> torch.Tensor:
+    """A float64 matrix [m, n] with sigma_1 = top and sigma_2 = gap * top (the rest smaller)."""
+    gen = torch.Generator().manual_seed(seed)
+    r = min(m, n)
+    U, _ = torch.linalg.qr(torch.randn(m, r, generator=gen, dtype=torch.float64))
+    V, _ = torch.linalg.qr(torch.randn(n, r, generator=gen, dtype=torch.float64))
+    s = torch.cat([torch.tensor([1.0, gap], dtype=torch.float64), torch.linspace(0.8 * gap, 0.1, r - 2, dtype=torch.float64)])
+    return U @ torch.diag(top * s) @ V.T
+
+
+def _scalar(value, what: str) -> float:
+    arr = _to_numpy(value)
+    if arr.size != 1:
+        raise _Fail(f"{what} should be one number, got an array of shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def _unpack(out):
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise _Fail("power_iteration must return a tuple (sigma, u, v)")
+    return out
+
+
+def check_power_iteration(fn: Callable) -> bool:
+    """``fn(W, u, n_iter)`` should run Algorithm 1 of Miyato et al. (v <- W^T u / ||W^T u||,
+    u <- W v / ||W v||, ``n_iter`` times) and return (sigma = u^T W v, u, v)."""
+    def body():
+        for m, n, top, seed in [(12, 20, 3.7, 0), (30, 8, 0.2, 1)]:
+            W = _matrix(m, n, top, 0.6, seed)
+            u0 = torch.randn(m, generator=torch.Generator().manual_seed(seed + 10), dtype=torch.float64)
+            sigma, u, v = _unpack(_call(fn, W.clone(), u0.clone(), 1))
+            want, u_ref, v_ref = layers.power_iteration(W, u0, 1)
+            got = _scalar(sigma, "sigma")
+            if _close(got, float(want) ** 2, 1e-6, 1e-12):  # u = W v unnormalised: u^T W v = ||W v||^2
+                raise _Fail(f"your estimate {got:.5g} is the square of the right one, {float(want):.5g}: u is not "
+                            f"normalised. After u <- W v divide by ||W v||, so that u^T W v is ||W v||, not ||W v||^2")
+            if _close(got, float(torch.linalg.matrix_norm(W)), 1e-6, 1e-12):
+                raise _Fail("that is the Frobenius norm ||W||_F, an upper bound; the spectral norm is the largest "
+                            "singular value, estimated by u^T W v")
+            if not _close(got, float(want), 1e-6, 1e-12):
+                raise _Fail(f"after one iteration from the given u your sigma is {got:.6g}, expected {float(want):.6g}: "
+                            f"v <- W^T u / ||W^T u||, then u <- W v / ||W v||, then sigma = u^T W v")
+            u_t = torch.as_tensor(_to_numpy(u))
+            if u_t.shape != (m,) or not torch.allclose(u_t, u_ref, atol=1e-8):
+                raise _Fail(f"the returned u should be the new unit vector W v / ||W v|| of shape [{m}]")
+            many = _scalar(_unpack(_call(fn, W.clone(), u0.clone(), 100))[0], "sigma")
+            exact = float(torch.linalg.matrix_norm(W, 2))
+            if not _close(many, exact, 1e-8, 1e-12):
+                raise _Fail(f"after 100 iterations your sigma is {many:.8g}, but torch.linalg.matrix_norm(W, 2) = "
+                            f"{exact:.8g}: does n_iter control the number of iterations?")
+    return _verdict("check_power_iteration", body)
+
+
+def _register(cls, layer: nn.Linear) -> nn.Linear:
+    module = _call(cls, layer.weight.detach().clone())
+    if not isinstance(module, nn.Module):
+        raise _Fail(f"{getattr(cls, '__name__', cls)}(weight) should build an nn.Module, got {type(module).__name__}")
+    _call(parametrize.register_parametrization, layer, "weight", module)
+    return layer
+
+
+def check_spectral_norm_layer(cls) -> bool:
+    """``cls(weight)`` should be a parametrisation module: a buffer ``u`` (in the state_dict), one power
+    iteration per call in training mode, none in eval mode, forward(W) = W / (u^T W v) with the
+    gradient flowing through sigma (Miyato et al., 2018, eq. 8 and 12)."""
+    def body():
+        torch.manual_seed(0)
+        layer = _register(cls, nn.Linear(24, 16).double())
+        with torch.no_grad():
+            layer.parametrizations.weight.original.copy_(_matrix(16, 24, 4.0, 0.7, 3))
+        buffers = [k for k in layer.state_dict() if k.endswith(".u")]
+        if not buffers:
+            raise _Fail("no buffer named u in the layer's state_dict: register it with self.register_buffer('u', ...)")
+        for _ in range(60):
+            w = _call(lambda: layer.weight)
+        norm = float(torch.linalg.matrix_norm(w.detach(), 2))
+        if _close(norm, 1 / 4.0, 1e-3, 1e-9):
+            raise _Fail("the normalised weight has spectral norm 1/sigma: you divide by sigma^2 (is u normalised?)")
+        if not _close(norm, 1.0, 1e-5, 1e-9):
+            raise _Fail(f"after 60 training-mode calls the normalised weight has spectral norm {norm:.5g}, expected 1: "
+                        f"does each call run a power iteration and store u?")
+        u = layer.state_dict()[buffers[0]].clone()
+        layer.eval()
+        with torch.no_grad():
+            layer.parametrizations.weight.original.mul_(1 + 0.1 * torch.randn(16, 24, dtype=torch.float64))
+        _call(lambda: layer.weight)
+        if not torch.equal(layer.state_dict()[buffers[0]], u):
+            raise _Fail("in eval mode u changed: only update u when self.training is True")
+        layer.train()
+        for _ in range(200):
+            _call(lambda: layer.weight)
+        W = layer.parametrizations.weight.original
+        G = torch.randn(16, 24, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+        (ours,) = torch.autograd.grad((layer.weight * G).sum(), W)
+        Wd = W.detach().clone().requires_grad_(True)
+        (exact,) = torch.autograd.grad((Wd / torch.linalg.matrix_norm(Wd, 2) * G).sum(), Wd)
+        detached = G / torch.linalg.matrix_norm(W.detach(), 2)
+        if torch.allclose(ours, detached, rtol=1e-5, atol=1e-8):
+            raise _Fail("sigma is detached from the graph (W.data or no_grad around u^T W v): compute sigma = u^T W v "
+                        "with the weight itself, only u and v constant, so the gradient has eq. (12)'s second term")
+        if not torch.allclose(ours, exact, rtol=1e-4, atol=1e-7):
+            raise _Fail("the gradient with respect to the raw weight differs from that of W / ||W||_2")
+    return _verdict("check_spectral_norm_layer", body)
+
+
+def check_lipschitz_bound(fn: Callable) -> bool:
+    """``fn(model)`` should return the product of the spectral norms of the model's Linear weights."""
+    def body():
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Linear(6, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1)).double()
+        norms = [torch.linalg.matrix_norm(m.weight.detach(), 2) for m in model if isinstance(m, nn.Linear)]
+        frob = [torch.linalg.matrix_norm(m.weight.detach()) for m in model if isinstance(m, nn.Linear)]
+        got, want = _scalar(_call(fn, model), "the bound"), float(math.prod(norms))
+        if _close(got, want, 1e-6, 1e-12):
+            return
+        if _close(got, float(math.prod(frob)), 1e-6, 1e-12):
+            raise _Fail("that is the product of Frobenius norms, a looser bound; use the spectral norms "
+                        "(torch.linalg.matrix_norm(W, 2) or your power_iteration)")
+        if _close(got, float(sum(norms)), 1e-6, 1e-12):
+            raise _Fail("you added the spectral norms; the Lipschitz constant of a composition is bounded by their PRODUCT")
+        raise _Fail(f"your bound is {got:.6g}, the product of the spectral norms of the Linear layers is {want:.6g}")
+    return _verdict("check_lipschitz_bound", body)
+
+
+def check_conv_operator_norm(fn: Callable) -> bool:
+    """``fn(weight, input_shape, stride, padding)`` should return max ||conv2d(x)|| / ||x|| over inputs of
+    shape [1, *input_shape], compared here with the SVD of the convolution's explicit matrix."""
+    def body():
+        gen = torch.Generator().manual_seed(5)
+        for k, stride, padding in [(3, 1, 1), (4, 2, 1)]:
+            w = torch.randn(5, 2, k, k, generator=gen, dtype=torch.float64)
+            shape = (2, 8, 8)
+            dense = torch.autograd.functional.jacobian(
+                lambda x: F.conv2d(x[None], w, stride=stride, padding=padding).flatten(),
+                torch.zeros(shape, dtype=torch.float64)).reshape(-1, 128)
+            want = float(torch.linalg.matrix_norm(dense, 2))
+            got = _scalar(_call(fn, w.clone(), shape, stride, padding), "the operator norm")
+            if _close(got, want, 1e-3, 1e-9):
+                continue
+            if _close(got, float(torch.linalg.matrix_norm(w.flatten(1), 2)), 1e-3, 1e-9):
+                raise _Fail("that is sigma of the reshaped kernel [C_out, C_in k k] (what SNGAN divides by), not the "
+                            "norm of the convolution: iterate x <- A^T A x with A = conv2d and A^T = conv_transpose2d")
+            raise _Fail(f"for a {k}x{k} kernel, stride {stride}, padding {padding} on {shape} inputs your norm is "
+                        f"{got:.6g}, the SVD of the convolution's matrix gives {want:.6g}")
+    return _verdict("check_conv_operator_norm", body)
