@@ -95,15 +95,16 @@ def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
     if not seen:
         raise _Fail("the critic was never called on interpolates x_hat = alpha real + (1 - alpha) fake")
     x_hat = seen[-1].detach()
-    ratio = ((x_hat - fake) / (real - fake)).flatten(1)          # alpha, read back per feature
-    if ratio.min() < -1e-5 or ratio.max() > 1 + 1e-5:
-        raise _Fail("x_hat is not between the real and the fake samples: use alpha ~ U[0, 1] "
-                    "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
-    if float((ratio.max(1).values - ratio.min(1).values).max()) > 1e-5:
+    d, e = (real - fake).flatten(1).double(), (x_hat - fake).flatten(1).double()
+    alpha = (d * e).sum(1, keepdim=True) / (d * d).sum(1, keepdim=True)  # the best single alpha per sample
+    if float((e - alpha * d).abs().max()) > 1e-4:
         raise _Fail("alpha is drawn per pixel (per feature): then x_hat is not on the segment between a real "
                     "and a fake sample; draw ONE alpha per sample, shape [N, 1, ...], e.g. "
                     "torch.rand(N, *[1] * (real.ndim - 1)), and let it broadcast")
-    if float(ratio[:, 0].std()) < 1e-6:
+    if alpha.min() < -1e-5 or alpha.max() > 1 + 1e-5:
+        raise _Fail("x_hat is not between the real and the fake samples: use alpha ~ U[0, 1] "
+                    "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
+    if float(alpha.std()) < 1e-6:
         raise _Fail("one alpha for the whole batch: draw one alpha per sample, shape [N, 1, ...]")
     return x_hat
 
