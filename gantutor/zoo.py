@@ -127,13 +127,11 @@ def optimal_critic_1d(p_d, p_g, dx: float) -> np.ndarray:
 
 # -- the experiment ------------------------------------------------------------------------------------
 def add_spectral_norm(net: nn.Module) -> nn.Module:
-    """Spectral normalisation (Miyato et al., 2018) of every ``nn.Linear`` in ``net``, in place, with
-    PyTorch's parametrization (one power iteration per training forward pass)."""
-    from torch.nn.utils.parametrizations import spectral_norm
+    """Spectral normalisation (Miyato et al., 2018) of every ``nn.Linear`` in ``net``, in place:
+    :func:`gantutor.layers.spectral_norm_all` (chapter 5; one power iteration per training step)."""
+    from .layers import spectral_norm_all
 
-    for module in [m for m in net.modules() if isinstance(m, nn.Linear)]:
-        spectral_norm(module)
-    return net
+    return spectral_norm_all(net, types=(nn.Linear,))
 
 
 def _split(name: str, settings: Dict[str, dict]) -> Tuple[dict, bool]:
