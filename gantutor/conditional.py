@@ -87,7 +87,7 @@ class ConditionalTrainer(Trainer):
             loss = d_conditional_bce(real_logits, fake_logits, mismatch_logits, self.mismatch_weight)
         else:
             loss = self.d_loss_fn(real_logits, fake_logits)
-        loss = loss + self.penalty(x, fake, y, y_fake)
+        loss = loss + self.penalty(x, fake, y)
         self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 

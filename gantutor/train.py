@@ -149,11 +149,11 @@ class Trainer:
             fake = self.G(z, y_fake) if self.n_classes else self.G(z)
         real_logits = self.D(x, y) if self.n_classes else self.D(x)
         fake_logits = self.D(fake, y_fake) if self.n_classes else self.D(fake)
-        loss = self.d_loss_fn(real_logits, fake_logits) + self.penalty(x, fake, y, y_fake)
+        loss = self.d_loss_fn(real_logits, fake_logits) + self.penalty(x, fake, y)
         self._descend("discriminator", loss, self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
-    def penalty(self, x, fake, y=None, y_fake=None) -> torch.Tensor:
+    def penalty(self, x, fake, y=None) -> torch.Tensor:
         """lambda * WGAN-GP's gradient penalty (:func:`gantutor.losses.gradient_penalty`) when
         ``config.gp_weight`` > 0, else 0. A conditional critic scores the interpolates with the real
         samples' labels."""
@@ -184,7 +184,8 @@ class Trainer:
                     p.clamp_(-self.config.clip, self.config.clip)
 
     def step(self) -> None:
-        """One generator step, preceded by ``k`` discriminator steps."""
+        """One generator step, preceded by ``config.critic_steps(step)`` discriminator steps (``k``, or
+        WGAN's burst schedule)."""
         if self.config.lr_final != 1.0:
             self._apply_lr()
         for _ in range(self.config.critic_steps(self.step_count)):
