@@ -289,40 +289,48 @@ def _params_close(a, b) -> bool:
     return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
 
 
+def compare_d_step(fn: Callable, setup: Callable, replay: Callable, wrong_answers, mismatch: str) -> None:
+    """Run a student's discriminator step ``fn(D, G, opt_d, x_real, z)`` on the networks ``setup()``
+    returns and compare it with ``replay()`` (the right step on identical networks; ``replay(**kwargs)``
+    gives the step of each wrong answer). Raises ``_Fail`` naming what is wrong: G changed, D unchanged,
+    a known wrong answer of ``wrong_answers`` [(kwargs, message)], another wrong update (``mismatch``),
+    gradients into G, or a missing or wrong returned loss. Shared by every discriminator-step check."""
+    D, G, opt, x_real, z = setup()
+    d_before = [p.detach().clone() for p in D.parameters()]
+    g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
+    returned = _call(fn, D, G, opt, x_real, z)
+    d_after = [p.detach().clone() for p in D.parameters()]
+    want, want_loss = replay()
+    if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
+        raise _Fail("G's weights changed: this step updates only the discriminator")
+    if _params_close(d_after, d_before):
+        raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
+    if not _params_close(d_after, want):
+        for kwargs, message in wrong_answers:
+            if _params_close(d_after, replay(**kwargs)[0]):
+                raise _Fail(message)
+        raise _Fail(mismatch)
+    if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
+        raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() (or .detach() them)")
+    if returned is None:
+        raise _Fail("D was updated correctly, but return the loss too")
+    try:
+        got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
+    except (TypeError, ValueError, RuntimeError):
+        raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
+    if not _close(got, want_loss):
+        raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
+
+
 def check_training_step(fn: Callable) -> bool:
     """``fn(D, G, opt_d, x_real, z)`` should do one discriminator update with ``losses.d_bce`` (fakes made
     without gradients into G) and return the loss. Checked by replaying the step on identical networks."""
     def body():
-        D, G, opt, x_real, z = _step_setup()
-        d_before = [p.detach().clone() for p in D.parameters()]
-        g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
-        returned = _call(fn, D, G, opt, x_real, z)
-        d_after = [p.detach().clone() for p in D.parameters()]
-        want, want_loss = _replay()
-        if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
-            raise _Fail("G's weights changed: this step updates only the discriminator")
-        if _params_close(d_after, d_before):
-            raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
-        if not _params_close(d_after, want):
-            for kwargs, message in [
-                (dict(zero_grad=False), "gradients from an earlier step were not cleared: call "
-                 "opt_d.zero_grad() before loss.backward()"),
-                (dict(swap=True), "real and fake labels are swapped: use losses.d_bce(D(x_real), D(fake))"),
-                (dict(sign=-1.0), "D climbed the loss instead of descending it (sign error): minimise "
-                 "losses.d_bce(real_logits, fake_logits)"),
-            ]:
-                if _params_close(d_after, _replay(**kwargs)[0]):
-                    raise _Fail(message)
-            raise _Fail("D's weights after your step differ from one optimiser step on "
-                        "losses.d_bce(D(x_real), D(G(z)))")
-        if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
-            raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() (or .detach() them)")
-        if returned is None:
-            raise _Fail("D was updated correctly, but return the loss too")
-        try:
-            got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
-        except (TypeError, ValueError, RuntimeError):
-            raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
-        if not _close(got, want_loss):
-            raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
+        compare_d_step(fn, _step_setup, _replay, [
+            (dict(zero_grad=False), "gradients from an earlier step were not cleared: call "
+             "opt_d.zero_grad() before loss.backward()"),
+            (dict(swap=True), "real and fake labels are swapped: use losses.d_bce(D(x_real), D(fake))"),
+            (dict(sign=-1.0), "D climbed the loss instead of descending it (sign error): minimise "
+             "losses.d_bce(real_logits, fake_logits)"),
+        ], "D's weights after your step differ from one optimiser step on losses.d_bce(D(x_real), D(G(z)))")
     return _verdict("check_training_step", body)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from . import losses
-from .checks import _Fail, _call, _close, _verdict
+from .checks import _Fail, _call, _verdict, compare_d_step
 from .models.dcgan import DCGANDiscriminator, DCGANGenerator
 
 __all__ = ["check_transposed_output_size", "check_generator_stack", "check_d_train_step"]
@@ -138,49 +138,18 @@ def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False):
     return [p.detach().clone() for p in D.parameters()], float(loss.detach())
 
 
-def _same(a, b) -> bool:
-    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
-
-
-def _diagnose_d_step(d_after) -> None:
-    for kwargs, message in [
-        (dict(zero_grad=False), "gradients from an earlier step were not cleared: call opt_d.zero_grad() "
-         "before loss.backward()"),
-        (dict(swap=True), "real and fake labels are swapped: real images get label 1, fakes label 0"),
-        (dict(joint=True), "you passed one concatenated real+fake batch through D; with batch norm that mixes "
-         "their statistics: call D(x_real) and D(fake) separately (as gantutor's Trainer does)"),
-    ]:
-        if _same(d_after, _replay(**kwargs)[0]):
-            raise _Fail(message)
-    raise _Fail("D's weights after your step differ from one optimiser step on the binary cross-entropy "
-                "of D(x_real) (label 1) and D(G(z)) (label 0)")
-
-
 def check_d_train_step(fn: Callable) -> bool:
     """``fn(D, G, opt_d, x_real, z)`` should do one discriminator update on the binary cross-entropy of
     the logits D(x_real) (label 1) and D(G(z)) (label 0), fakes made without gradients into G, real and
-    fake batches through D separately, and return the loss. Checked by replaying on identical networks."""
+    fake batches through D separately, and return the loss. Checked by replaying on identical networks
+    (:func:`gantutor.checks.compare_d_step`)."""
     def body():
-        D, G, opt, x_real, z = _step_setup()
-        d_before = [p.detach().clone() for p in D.parameters()]
-        g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
-        returned = _call(fn, D, G, opt, x_real, z)
-        d_after = [p.detach().clone() for p in D.parameters()]
-        want, want_loss = _replay()
-        if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
-            raise _Fail("G's weights changed: this step updates only the discriminator")
-        if _same(d_after, d_before):
-            raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
-        if not _same(d_after, want):
-            _diagnose_d_step(d_after)
-        if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
-            raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() or call .detach() on them")
-        if returned is None:
-            raise _Fail("D was updated correctly, but return the loss too")
-        try:
-            got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
-        except (TypeError, ValueError, RuntimeError):
-            raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
-        if not _close(got, want_loss):
-            raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
+        compare_d_step(fn, _step_setup, _replay, [
+            (dict(zero_grad=False), "gradients from an earlier step were not cleared: call opt_d.zero_grad() "
+             "before loss.backward()"),
+            (dict(swap=True), "real and fake labels are swapped: real images get label 1, fakes label 0"),
+            (dict(joint=True), "you passed one concatenated real+fake batch through D; with batch norm that "
+             "mixes their statistics: call D(x_real) and D(fake) separately (as gantutor's Trainer does)"),
+        ], "D's weights after your step differ from one optimiser step on the binary cross-entropy "
+           "of D(x_real) (label 1) and D(G(z)) (label 0)")
     return _verdict("check_d_train_step", body)
