@@ -118,11 +118,11 @@ def optimal_output(d_loss: str, p_d, p_g) -> np.ndarray:
 
 
 def optimal_critic_1d(p_d, p_g, dx: float) -> np.ndarray:
-    """A 1-Lipschitz critic maximising E_{p_d} f - E_{p_g} f for distributions on a uniform 1D grid of
-    spacing ``dx``: f steps by dx * sign(F_g - F_d), with F the cumulative distributions. Summation by
-    parts gives E_{p_d} f - E_{p_g} f = dx * sum |F_d - F_g| = W1(p_d, p_g)."""
-    gap = np.cumsum(np.asarray(p_g, dtype=np.float64)) - np.cumsum(np.asarray(p_d, dtype=np.float64))
-    return np.concatenate([[0.0], np.cumsum(dx * np.sign(gap[:-1]))])
+    """A 1-Lipschitz critic maximising E_{p_d} f - E_{p_g} f for probability masses on a uniform 1D grid
+    of spacing ``dx``: chapter 4's :func:`gantutor.theory.w1_optimal_critic` on the densities p / dx
+    (f steps by dx * sign(F_g - F_d); summation by parts gives E_{p_d} f - E_{p_g} f = W1)."""
+    p_d, p_g = np.asarray(p_d, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    return theory.w1_optimal_critic(p_d / dx, p_g / dx, np.arange(len(p_d)) * dx)
 
 
 # -- the experiment ------------------------------------------------------------------------------------
