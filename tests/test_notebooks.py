@@ -76,3 +76,17 @@ def test_display_math_is_set_apart_by_blank_lines(notebook):
     nb = nbformat.read(notebook, as_version=4)
     bad = [line for c in nb.cells if c.cell_type == "markdown" for line in _math_blocks_glued_to_text(c.source)]
     assert not bad, f"{notebook.name}: put a blank line between $$ blocks and these lines: {bad}"
+
+
+@pytest.mark.parametrize("notebook", PAGES, ids=lambda p: p.name)
+def test_no_tag_in_multiline_dollar_math(notebook):
+    """MyST wraps a $$ block with line breaks (\\\\) in a split environment, where \\tag is a MathJax error
+    (a yellow box on the page); a tagged multi-line equation needs \\begin{equation*} ... \\end{equation*}."""
+    import re
+
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    bad = [m.group(1)[:60] for c in nb.cells if c.cell_type == "markdown"
+           for m in re.finditer(r"\$\$(.*?)\$\$", c.source, re.S) if "\\tag" in m.group(1) and "\\\\" in m.group(1)]
+    assert not bad, f"{notebook.name}: tagged multi-line $$ blocks: {bad}"
