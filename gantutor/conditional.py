@@ -7,7 +7,9 @@ third term of the discriminator's objective in the source notes (seed 002),
 
     L_D = -E[log D(x|y)] - E[log(1 - D(G(z|y)|y))] - w E[log(1 - D(x|y'))],  y' != y,
 
-implemented by :func:`d_conditional_bce` and trained by :class:`ConditionalTrainer`.
+implemented by :func:`gantutor.losses.d_conditional_bce` and trained by
+:class:`gantutor.train.ConditionalTrainer`. This module holds sampling, interpolation and the theory on
+discrete spaces.
 """
 from __future__ import annotations
 
@@ -15,92 +17,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .config import TrainConfig
-from .data import Sampler
-from .losses import check_logits
-from .train import Callback, Trainer
+from .losses import d_conditional_bce, mismatched_labels  # noqa: F401  (re-exported for chapter 2)
+from .train import ConditionalTrainer  # noqa: F401
 
 Tensor = torch.Tensor
-
-
-def mismatched_labels(y: Tensor, n_classes: int, generator: Optional[torch.Generator] = None) -> Tensor:
-    """A wrong label for every entry of ``y`` [N], uniform over the other ``n_classes - 1`` classes.
-
-    y' = (y + s) mod K with s uniform in {1, ..., K-1}: never equal to y, every wrong class equally likely.
-    """
-    if n_classes < 2:
-        raise ValueError(f"mismatched labels need at least 2 classes, got n_classes={n_classes}")
-    if y.ndim != 1 or y.is_floating_point():
-        raise ValueError(f"y must be an integer tensor of shape [N], got {y.dtype} {tuple(y.shape)}")
-    shift = torch.randint(1, n_classes, y.shape, generator=generator, device="cpu").to(y.device)
-    return (y + shift) % n_classes
-
-
-def d_conditional_bce(real_logits: Tensor, fake_logits: Tensor, mismatch_logits: Optional[Tensor] = None,
-                      mismatch_weight: float = 1.0) -> Tensor:
-    """The three-term discriminator loss, as binary cross-entropy on logits.
-
-    L_D = mean softplus(-l(x, y)) + mean softplus(l(G(z, y), y)) + w * mean softplus(l(x, y'))
-    (real pair labelled 1; fake pair and real image with a wrong label y' labelled 0). Without
-    ``mismatch_logits`` (or with w = 0) it is the two-term loss ``losses.d_bce``.
-    """
-    real_logits = check_logits("real_logits", real_logits)
-    fake_logits = check_logits("fake_logits", fake_logits)
-    loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
-    if mismatch_logits is not None and mismatch_weight:
-        loss = loss + mismatch_weight * F.softplus(check_logits("mismatch_logits", mismatch_logits)).mean()
-    return loss
-
-
-class ConditionalTrainer(Trainer):
-    """:class:`~gantutor.train.Trainer` for labelled data, with two extra terms.
-
-    ``mismatch_weight`` w: the discriminator also sees each real batch with wrong labels, scored as
-    fake (:func:`d_conditional_bce`; needs ``config.d_loss == "bce"``). ``l1_weight`` lambda: the
-    generator's loss gains lambda * mean |G(z, y) - x| with x a real image of the same label y
-    (a different, unrelated image for every sample, as in seed 000).
-    """
-
-    def __init__(self, G: nn.Module, D: nn.Module, sampler: Sampler, config: Optional[TrainConfig] = None,
-                 callbacks: Sequence[Callback] = (), mismatch_weight: float = 1.0, l1_weight: float = 0.0):
-        if getattr(sampler, "n_classes", 0) < 2:
-            raise ValueError("ConditionalTrainer needs a labelled sampler, e.g. mnist_sampler(labelled=True)")
-        if mismatch_weight < 0 or l1_weight < 0:
-            raise ValueError(f"mismatch_weight and l1_weight must be >= 0, got {mismatch_weight}, {l1_weight}")
-        if mismatch_weight and (config or TrainConfig()).d_loss != "bce":
-            raise ValueError("the mismatch term is written for the 'bce' discriminator loss; "
-                             "set mismatch_weight=0 to use another loss")
-        self.mismatch_weight, self.l1_weight = float(mismatch_weight), float(l1_weight)
-        super().__init__(G, D, sampler, config, callbacks)
-
-    def d_step(self):
-        x, y = self.sampler.sample(self.config.batch_size)
-        z, y_fake = self.noise(x.shape[0])
-        with torch.no_grad():
-            fake = self.G(z, y_fake)
-        real_logits, fake_logits = self.D(x, y), self.D(fake, y_fake)
-        if self.mismatch_weight:
-            mismatch_logits = self.D(x, mismatched_labels(y, self.n_classes))
-            loss = d_conditional_bce(real_logits, fake_logits, mismatch_logits, self.mismatch_weight)
-        else:
-            loss = self.d_loss_fn(real_logits, fake_logits)
-        loss = loss + self.penalty(x, fake, y)
-        self._descend("discriminator", loss, self.opt_d)
-        return loss.detach(), real_logits.detach(), fake_logits.detach()
-
-    def g_step(self):
-        if not self.l1_weight:
-            return super().g_step()
-        x, y = self.sampler.sample(self.config.batch_size)  # labels from the data, and one real image each
-        z, _ = self.noise(x.shape[0])
-        fake = self.G(z, y)
-        fake_logits = self.D(fake, y)
-        loss = self.g_loss_fn(fake_logits) + self.l1_weight * (fake - x).abs().mean()
-        self._descend("generator", loss, self.opt_g)
-        return loss.detach(), fake_logits.detach()
 
 
 # -- sampling -------------------------------------------------------------------------------------------

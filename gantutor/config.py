@@ -38,7 +38,9 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: Tuple[float, float] = (0.5, 0.999)
-    lr_final: float = 1.0  # learning rates decay geometrically to this share of their start over `steps`
+    lr_final: float = 1.0  # learning rates decay to this share of their start over `steps` (1 = constant)
+    lr_schedule: str = "geometric"  # "geometric": lr_final ** (step / steps); "linear": constant until
+    lr_decay_start: float = 0.0  # this share of `steps`, then linear to lr_final (CycleGAN: 0.5, lr_final 0)
     g_loss: str = "nonsaturating"
     d_loss: str = "bce"
     optimizer: str = "adam"  # "adam", or "rmsprop" (WGAN with clipping: Arjovsky et al., 2017)
@@ -47,6 +49,9 @@ class TrainConfig:
     k_burst: int = 0  # WGAN's critic schedule: this many D steps for the first `k_burst_first` and
     k_burst_first: int = 25  # every `k_burst_every`-th generator step (100, 25, 500 in the WGAN code;
     k_burst_every: int = 500  # 0 = off, always `k`)
+    ema_decay: float = 0.0  # beta of an exponential moving average of G's weights (0 = off; ProGAN 0.999)
+    d_reg_every: int = 0  # lazy regularisation (StyleGAN2): the game's D regulariser every this many D
+    g_reg_every: int = 0  # steps (16) and its G regulariser every this many G steps (4), each x interval
     latent_dim: int = 64
     seed: int = 0
     device: str = "auto"
@@ -56,13 +61,19 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.lr_schedule not in ("geometric", "linear"):
+            raise ValueError(f"TrainConfig.lr_schedule must be 'geometric' or 'linear', got {self.lr_schedule!r}")
+        if not isinstance(self.lr_decay_start, (int, float)) or not 0 <= self.lr_decay_start <= 1:
+            raise ValueError(f"TrainConfig.lr_decay_start must be a share of the run in [0, 1], got {self.lr_decay_start!r}")
+        if not isinstance(self.ema_decay, (int, float)) or isinstance(self.ema_decay, bool) or not 0 <= self.ema_decay < 1:
+            raise ValueError(f"TrainConfig.ema_decay must be a number in [0, 1) (0 = off), got {self.ema_decay!r}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"TrainConfig.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         for name in ("clip", "gp_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
                 raise ValueError(f"TrainConfig.{name} must be a number >= 0 (0 = off), got {value!r}")
-        for name in ("k_burst", "k_burst_first", "k_burst_every"):
+        for name in ("k_burst", "k_burst_first", "k_burst_every", "d_reg_every", "g_reg_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"TrainConfig.{name} must be a non-negative integer, got {value!r}")
@@ -74,8 +85,11 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be {kind} integer, got {value!r}")
         for name in ("lr_g", "lr_d", "lr_final"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"TrainConfig.{name} must be a positive number, got {value!r}")
+            zero_ok = name == "lr_final" and self.lr_schedule == "linear"
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not (value >= 0 if zero_ok else value > 0) \
+                    or value == float("inf"):
+                kind = "a finite number >= 0" if zero_ok else "a positive finite number"
+                raise ValueError(f"TrainConfig.{name} must be {kind}, got {value!r}")
 
     def critic_steps(self, step: int) -> int:
         """Discriminator steps before generator step ``step`` (counted from 0): ``k``, or ``k_burst`` in

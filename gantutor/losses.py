@@ -11,7 +11,7 @@ Every function returns the scalar to *minimise* (a batch mean). Losses are regis
 """
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -193,6 +193,37 @@ def gradient_penalty(D, real: Tensor, fake: Tensor, *args, center: float = 1.0, 
     if one_sided:
         gap = F.relu(gap)
     return (gap ** 2).mean()
+
+
+# -- the conditional GAN's three-term discriminator loss (chapter 2) -----------------------------
+def mismatched_labels(y: Tensor, n_classes: int, generator: Optional[torch.Generator] = None) -> Tensor:
+    """A wrong label for every entry of ``y`` [N], uniform over the other ``n_classes - 1`` classes.
+
+    y' = (y + s) mod K with s uniform in {1, ..., K-1}: never equal to y, every wrong class equally likely.
+    """
+    if n_classes < 2:
+        raise ValueError(f"mismatched labels need at least 2 classes, got n_classes={n_classes}")
+    if y.ndim != 1 or y.is_floating_point():
+        raise ValueError(f"y must be an integer tensor of shape [N], got {y.dtype} {tuple(y.shape)}")
+    shift = torch.randint(1, n_classes, y.shape, generator=generator, device="cpu").to(y.device)
+    return (y + shift) % n_classes
+
+
+def d_conditional_bce(real_logits: Tensor, fake_logits: Tensor, mismatch_logits: Optional[Tensor] = None,
+                      mismatch_weight: float = 1.0) -> Tensor:
+    """The three-term discriminator loss, as binary cross-entropy on logits.
+
+    L_D = mean softplus(-l(x, y)) + mean softplus(l(G(z, y), y)) + w * mean softplus(l(x, y'))
+    (real pair labelled 1; fake pair and real image with a wrong label y' labelled 0). Without
+    ``mismatch_logits`` (or with w = 0) it is the two-term loss ``losses.d_bce``.
+    """
+    real_logits = check_logits("real_logits", real_logits)
+    fake_logits = check_logits("fake_logits", fake_logits)
+    loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if mismatch_logits is not None and mismatch_weight:
+        loss = loss + mismatch_weight * F.softplus(check_logits("mismatch_logits", mismatch_logits)).mean()
+    return loss
+
 
 
 def _lookup(table: dict, kind: str, name: str):

@@ -1,5 +1,5 @@
 """Assignment 2 (conditional GAN): nbval passes on the solution and fails on blank or wrong answers,
-the student version hides the solutions, and each check of gantutor.checks_cgan gives the right
+the student version hides the solutions, and each check of gantutor.checks.a02_cgan gives the right
 verdict and diagnosis on right and wrong answers."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gantutor import checks_cgan, conditional
+from gantutor.checks import a02_cgan as checks_cgan
+from gantutor import conditional
 
 import nbhelpers as nb
 

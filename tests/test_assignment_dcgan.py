@@ -1,6 +1,6 @@
 """Assignment 6 (DCGAN): nbval passes on the solution and on the untouched student check outputs, and
 fails on wrong answers (a 3 x 3 kernel with stride 2 in the generator's stack; fakes not detached in
-the discriminator's step); the checks of gantutor.checks_dcgan give the right verdicts."""
+the discriminator's step); the checks of gantutor.checks.a06_dcgan give the right verdicts."""
 from __future__ import annotations
 
 import nbformat
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gantutor import checks_dcgan
+from gantutor.checks import a06_dcgan as checks_dcgan
 
 import nbhelpers as nb
 

@@ -1,5 +1,5 @@
 """Assignment 3 (LSGAN): nbval passes on the solution and fails on wrong answers (BCE where least
-squares is asked; the eq. (9) coding in the chi-square identity); the checks of gantutor.checks_lsgan
+squares is asked; the eq. (9) coding in the chi-square identity); the checks of gantutor.checks.a03_lsgan
 give the right verdicts."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch.nn.functional as F
 
-from gantutor import checks_lsgan, theory
+from gantutor.checks import a03_lsgan as checks_lsgan
+from gantutor import theory
 
 import nbhelpers as nb
 

@@ -1,6 +1,6 @@
 """Assignment 5 (SNGAN): nbval passes on the solution and fails on wrong answers (u not normalised in
 power iteration; sigma detached from the graph in the layer); the student version hides the answers;
-the checks of gantutor.checks_sngan give the right verdicts on right and wrong answers."""
+the checks of gantutor.checks.a05_sngan give the right verdicts on right and wrong answers."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from gantutor import checks_sngan, layers
+from gantutor.checks import a05_sngan as checks_sngan
+from gantutor import layers
 
 import nbhelpers as nb
 

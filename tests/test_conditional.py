@@ -126,7 +126,7 @@ def test_d_step_minimises_the_three_term_loss():
     t.sampler.sample(16)  # draw the epoch's permutation now, so both steps below use the same random draws
     state = {k: v.clone() for k, v in D.state_dict().items()}
     torch.manual_seed(5)
-    loss, _, _ = t.d_step()
+    loss, _ = t.d_step()
     D.load_state_dict(state)
     t.sampler._pos -= 16  # the same real batch again
     torch.manual_seed(5)

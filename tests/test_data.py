@@ -51,7 +51,7 @@ def no_data(monkeypatch, tmp_path):
     monkeypatch.delenv("GANTUTOR_DATA", raising=False)
     cache = tmp_path / "empty_cache"
     cache.mkdir()
-    monkeypatch.setattr(data, "CACHE_DIR", cache)
+    monkeypatch.setattr(data.mnist, "CACHE_DIR", cache)
     return cache
 
 

@@ -12,9 +12,9 @@ from torch import nn
 from gantutor.config import TrainConfig
 from gantutor.data import TensorSampler
 from gantutor.models import DCGANDiscriminator, DCGANGenerator
-from gantutor.models.dcgan import (MixedPrecisionTrainer, conv_transpose_as_conv, conv_transpose_output_size,
+from gantutor.models.dcgan import (conv_transpose_as_conv, conv_transpose_output_size,
                                    slerp, trace_shapes, zero_insert)
-from gantutor.train import Trainer
+from gantutor.train import MixedPrecisionTrainer, Trainer
 
 
 @pytest.mark.parametrize("size,channels,stages", [(28, 1, 2), (32, 1, 3), (64, 3, 4)])

@@ -134,7 +134,7 @@ def test_divergence_guard_restores_last_good_state(nan_loss):
 def test_huge_learning_rate_diverges_to_finite_weights():
     t = make_trainer(lr_g=1e30, lr_d=1e30, guard_every=1000)
     g0, d0 = weights(t.G), weights(t.D)
-    with pytest.raises(TrainingDiverged, match=r"step \d+: the (generator|discriminator) loss \(\w+\) is (nan|inf)"):
+    with pytest.raises(TrainingDiverged, match=r"step \d+: the (generator|discriminator) loss (is|reached an absurd size)"):
         t.run(50)
     assert same(g0, weights(t.G)) and same(d0, weights(t.D))
     assert t.step_count == 0
@@ -255,8 +255,8 @@ def test_weight_clipping_and_rmsprop():
 def test_gradient_penalty_enters_the_discriminator_loss():
     plain, gp = make_trainer(d_loss="wasserstein", g_loss="wasserstein"), \
         make_trainer(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0)
-    l_plain, _, _ = plain.d_step()
-    l_gp, _, _ = gp.d_step()
+    l_plain, _ = plain.d_step()
+    l_gp, _ = gp.d_step()
     assert l_gp.item() > l_plain.item()  # same seed, same batch: the difference is lambda * penalty >= 0
     torch.manual_seed(0)
     assert gp.penalty(*[torch.randn(16, 2)] * 2).item() >= 0

@@ -1,4 +1,4 @@
-"""WGAN and WGAN-GP (chapter 4): the checks of gantutor.checks_wgan give the right verdicts on right and
+"""WGAN and WGAN-GP (chapter 4): the checks of gantutor.checks.a04_wgan give the right verdicts on right and
 wrong answers, and the claims the chapter makes about the critic hold at a small scale."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gantutor import checks_wgan, losses, theory
+from gantutor.checks import a04_wgan as checks_wgan
+from gantutor import losses, theory
 
 
 def _gp(D, real, fake, lam=10.0, alpha_shape=None, create_graph=True, one_sided=False, dim=None):

@@ -18,7 +18,7 @@ doubles them. D returns logits [N] (no sigmoid: :mod:`gantutor.losses` takes log
 
 The transposed-convolution helpers (:func:`conv_transpose_output_size`,
 :func:`conv_transpose_as_conv`) and the latent helpers (:func:`slerp`) are what chapter 6 checks and
-uses; :class:`MixedPrecisionTrainer` is the Colab GPU path (it belongs with the loop in ``train.py``).
+uses; the Colab GPU path is :class:`gantutor.train.MixedPrecisionTrainer`.
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..train import Trainer
 
 Tensor = torch.Tensor
 BASE = {28: 7, 32: 4, 64: 4}  # image size -> side of the first (smallest) feature map
@@ -187,32 +186,3 @@ def _describe(m: nn.Module) -> str:
         k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
         return f"{type(m).__name__}({m.in_channels}, {m.out_channels}, k={k}, s={s}, p={p})"
     return type(m).__name__
-
-
-class MixedPrecisionTrainer(Trainer):
-    """:class:`gantutor.train.Trainer` with automatic mixed precision on CUDA: forward passes under
-    ``torch.autocast`` (float16), backward passes through a ``GradScaler`` per network (one scaler per
-    optimiser, since D and G step separately). On a CPU both are switched off and it equals Trainer."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.amp = self.device.type == "cuda"
-        self.scalers = {"discriminator": torch.amp.GradScaler("cuda", enabled=self.amp),
-                        "generator": torch.amp.GradScaler("cuda", enabled=self.amp)}
-
-    def d_step(self):
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            return super().d_step()
-
-    def g_step(self):
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            return super().g_step()
-
-    def _descend(self, which: str, loss: Tensor, opt: torch.optim.Optimizer) -> None:
-        self._guard(which, loss.float())
-        scaler = self.scalers[which]
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, enabled=False):  # backward outside autocast
-            scaler.scale(loss.float()).backward()
-        scaler.step(opt)
-        scaler.update()

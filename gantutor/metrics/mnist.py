@@ -1,12 +1,4 @@
-"""Measured quality of generators.
-
-Toy sets (the ring of 8 and the grid of 25) are scored with the definitions of VEEGAN (Srivastava et
-al., 2017) and PacGAN (Lin et al., 2018): a sample is *high quality* when it lies within three standard
-deviations of its nearest mode; a mode is *captured* when at least one high-quality sample is nearest
-to it; the *reverse KL* is KL(q || uniform), with q the histogram of the high-quality samples over the
-modes (PacGAN: 2,500 samples).
-
-MNIST samples are scored with a small CNN trained on MNIST (its weights ship with the package in
+"""MNIST scores from a small CNN trained on MNIST (its weights ship with the package in
 ``gantutor/_weights``; ``python -m gantutor.metrics train-classifier`` reproduces them): MNIST-FID on
 its penultimate-layer features, conditional accuracy, and k-NN precision and recall.
 """
@@ -15,7 +7,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import tempfile
 import time
 import warnings
@@ -24,56 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-import numpy as np
 import torch
 from torch import nn
 
-from .data import GaussianMixture
+from .distances import PrecisionRecall, feature_statistics, frechet_distance, precision_recall_features
 
-WEIGHTS = Path(__file__).parent / "_weights" / "mnist_classifier.pt"
+WEIGHTS = Path(__file__).resolve().parents[1] / "_weights" / "mnist_classifier.pt"
 FEATURE_DIM = 64
 
 
-@dataclass
-class ToyScores:
-    """Scores of samples from a generator against a Gaussian mixture's modes."""
-
-    modes: int
-    n_modes: int
-    high_quality: float
-    reverse_kl: float
-
-    def __str__(self) -> str:
-        return (f"modes captured {self.modes}/{self.n_modes}, high-quality samples "
-                f"{100 * self.high_quality:.1f}%, reverse KL {self.reverse_kl:.3f}")
-
-
-def toy_scores(samples: torch.Tensor, mixture: GaussianMixture, n_std: float = 3.0) -> ToyScores:
-    """Modes captured, share of high-quality samples and reverse KL of samples [N, d] (see module doc)."""
-    if not isinstance(samples, torch.Tensor) or samples.ndim != 2 or samples.shape[1] != mixture.means.shape[1]:
-        got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
-        raise ValueError(f"samples must be a tensor [N, {mixture.means.shape[1]}], got {got}")
-    if samples.shape[0] == 0:
-        raise ValueError("samples must hold at least one sample")
-    samples = samples.detach().float().cpu()
-    if not torch.isfinite(samples).all():
-        raise ValueError("samples contain NaN or infinite values")
-    dist = torch.cdist(samples, mixture.means)
-    nearest_d, nearest = dist.min(1)
-    hq = nearest_d <= n_std * mixture.std
-    k = mixture.means.shape[0]
-    counts = torch.bincount(nearest[hq], minlength=k).double()
-    captured = int((counts > 0).sum())
-    if counts.sum() == 0:
-        rkl = math.inf
-    else:
-        q = counts / counts.sum()
-        nz = q > 0
-        rkl = float((q[nz] * torch.log(q[nz] * k)).sum())
-    return ToyScores(captured, k, float(hq.double().mean()), rkl)
-
-
-# -- the MNIST feature network ----------------------------------------------------------------------
 class MNISTClassifier(nn.Module):
     """Two 5x5 conv blocks (16, 32 channels, max-pool) and a 64-unit hidden layer: x [N,1,28,28] in
     [-1, 1] to logits [N, 10]. :meth:`features` returns the 64 penultimate activations."""
@@ -138,29 +88,6 @@ def features(images: torch.Tensor) -> torch.Tensor:
 
 
 # -- MNIST-FID --------------------------------------------------------------------------------------
-def feature_statistics(feats: torch.Tensor, name: str = "images") -> Tuple[np.ndarray, np.ndarray]:
-    """Mean [d] and covariance [d, d] (float64) of features [N, d]; needs N > d."""
-    n, d = feats.shape
-    if n <= d:
-        raise ValueError(f"{name} must hold more samples than the feature dimension to estimate a "
-                         f"covariance: need n > {d}, got n = {n} (use at least a few thousand for a stable FID)")
-    f = feats.double().numpy()
-    return f.mean(0), np.cov(f, rowvar=False)
-
-
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """d^2 = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) (Dowson and Landau, 1982; Heusel et al., 2017)."""
-    from scipy import linalg
-
-    # A ReLU unit that never fires makes a covariance singular; 1e-6 on the diagonal (as Heusel et
-    # al.'s code does on failure) keeps sqrtm accurate and changes d^2 by about 1e-6 per feature.
-    eps = 1e-6 * np.eye(sigma1.shape[0])
-    with warnings.catch_warnings():  # the regularised product is ill-conditioned, not wrong
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps)).real
-    diff = mu1 - mu2
-    return float(max(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean), 0.0))
-
 
 def fid_between(images_a: torch.Tensor, images_b: torch.Tensor) -> float:
     """MNIST-FID between two sets of images [N, 1, 28, 28] in [-1, 1]."""
@@ -172,7 +99,7 @@ def fid_between(images_a: torch.Tensor, images_b: torch.Tensor) -> float:
 @lru_cache(maxsize=1)
 def _real_statistics() -> Dict[str, object]:
     """Test-set statistics and the real-vs-real baseline (10,000 training digits vs the test set)."""
-    from .data import load_mnist, to_signed
+    from ..data import load_mnist, to_signed
 
     test = to_signed(load_mnist(train=False).images[:, None])
     train = load_mnist(train=True).images
@@ -240,41 +167,6 @@ def conditional_accuracy(samples: torch.Tensor, labels: torch.Tensor) -> Conditi
     return ConditionalAccuracy(float(hit.mean()), per)
 
 
-@dataclass
-class PrecisionRecall:
-    """Improved precision and recall (Kynkaanniemi et al., 2019)."""
-
-    precision: float
-    recall: float
-    k: int
-
-    def __str__(self) -> str:
-        return f"precision {100 * self.precision:.1f}%, recall {100 * self.recall:.1f}% (k={self.k})"
-
-
-def _knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Distance from each row of x to its k-th nearest other row (the ball of the manifold estimate)."""
-    return torch.cat([torch.cdist(x[i:i + 2000], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), 2000)])
-
-
-def _coverage(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> float:
-    """Share of points inside at least one ball (centre, radius)."""
-    inside = [(torch.cdist(points[i:i + 2000], centres) <= radii[None]).any(1) for i in range(0, len(points), 2000)]
-    return float(torch.cat(inside).double().mean())
-
-
-def precision_recall_features(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> PrecisionRecall:
-    """Precision: share of fake features inside the real k-NN manifold (union of balls reaching each
-    real point's k-th neighbour); recall: share of real features inside the fake manifold (eq. 1-3)."""
-    for name, f in (("real", real), ("fake", fake)):
-        if f.ndim != 2 or f.shape[0] <= k:
-            raise ValueError(f"{name} must be features [N, d] with N > k = {k}, got {tuple(f.shape)}")
-        if not torch.isfinite(f).all():
-            raise ValueError(f"{name} contain NaN or infinite values")
-    real, fake = real.double(), fake.double()
-    return PrecisionRecall(_coverage(fake, real, _knn_radii(real, k)),
-                           _coverage(real, fake, _knn_radii(fake, k)), k)
-
 
 def precision_recall(real_images: torch.Tensor, fake_images: torch.Tensor, k: int = 3) -> PrecisionRecall:
     """k-NN precision and recall of images [N, 1, 28, 28] on the classifier's penultimate features."""
@@ -286,7 +178,7 @@ def precision_recall(real_images: torch.Tensor, fake_images: torch.Tensor, k: in
 def train_classifier(out: Path = WEIGHTS, epochs: int = 4, seed: int = 0, threads: int = 1) -> float:
     """Train :class:`MNISTClassifier` (Adam, one-cycle schedule, batch 128, seeded), save it in half
     precision atomically to ``out`` and return the test accuracy of the saved weights."""
-    from .data import load_mnist, to_signed
+    from ..data import load_mnist, to_signed
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -339,6 +231,3 @@ def main(argv: Optional[list] = None) -> int:
           f"{args.out} in {time.time() - start:.0f} s")
     return 0 if acc >= 0.99 else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,9 +17,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .checks import STABILITY_HINT, _call, _close, _Fail, _verdict
-from .conditional import d_conditional_bce
-from .models import MLPGenerator
+from .common import STABILITY_HINT, _call, _close, _Fail, _verdict
+from ..losses import d_conditional_bce
+from ..models import MLPGenerator
 
 __all__ = ["check_cgan_generator", "check_mismatched_labels", "check_three_term_loss"]
 

@@ -1,78 +1,26 @@
-"""Checking functions for the assignments: each tests a student's function against its formula.
-
-Every check takes the student's function, runs it on fixed, seeded inputs (moderate logits of shape
-[N] and [N, 1], and extreme logits such as +-50 and +-120 that break ``log(sigmoid(l))``), prints
-exactly ONE line and returns True or False:
-
-    check_g_nonsaturating: PASS
-    check_g_nonsaturating: FAIL - your loss equals the minimax loss log(1 - D(G(z))); ...
+"""Assignment 1 (the GAN game): the discriminator's and generator's losses, D*, V(D*, G) and one
+discriminator step.
 
 Common wrong answers are named (minimax given for non-saturating, a missing mean, overflow at large
-logits, swapped real/fake labels, sign errors). A check never raises on a wrong answer: exceptions
-in the student's code are reported as FAIL with their type and message, and anything the student's
-code prints or warns is swallowed, so the verdict is the cell's only output. The notebooks store the
-PASS lines and nbval compares them (see book/assignments/make_student.py).
+logits, swapped real/fake labels, sign errors); see :mod:`gantutor.checks.common` for how a check
+reports.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import warnings
 from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import losses, theory
-from .models import MLPDiscriminator, MLPGenerator
+from .. import losses, theory
+from ..models import MLPDiscriminator, MLPGenerator
+from .common import STABILITY_HINT, _as_scalar, _call, _close, _Fail, _to_numpy, _verdict, compare_d_step
 
 __all__ = ["check_d_loss", "check_g_minimax", "check_g_nonsaturating", "check_optimal_discriminator",
            "check_value_at_optimum", "check_training_step"]
 
-STABILITY_HINT = ("log(sigmoid(l)) and log(1 - sigmoid(l)) overflow for large |l|; use "
-                  "F.softplus (log D = -softplus(-l), log(1 - D) = -softplus(l)) or F.logsigmoid")
-
-
-class _Fail(Exception):
-    """A diagnosed wrong answer; its message becomes the verdict's explanation."""
-
-
-def _one_line(text, limit: int = 240) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _verdict(name: str, body: Callable[[], None]) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            body()
-        line = f"{name}: PASS"
-    except _Fail as e:
-        line = f"{name}: FAIL - {_one_line(e)}"
-    except Exception as e:  # a bug in the check itself, never the student's fault
-        line = f"{name}: FAIL - internal error of the check ({type(e).__name__}: {_one_line(e, 120)})"
-    print(line)
-    return line.endswith(": PASS")
-
-
-def _call(fn: Callable, *args):
-    """Call the student's function silently; its exceptions become a FAIL."""
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(*args)
-    except NotImplementedError:
-        raise _Fail("not implemented yet (NotImplementedError)") from None
-    except Exception as e:
-        raise _Fail(f"your function raised {type(e).__name__}: {_one_line(e, 160)}") from None
-
-
-def _close(a: float, b: float, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= atol + rtol * abs(b)
 
 
 # ---- losses of logits -----------------------------------------------------------------------------
@@ -89,18 +37,6 @@ def _logit_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
             ("extreme logits (+-50, +-120)", extreme)]
 
 
-def _as_scalar(out, n: int) -> torch.Tensor:
-    if not isinstance(out, torch.Tensor):
-        kind = type(out).__name__
-        extra = " (do not call .item(): the loss must stay differentiable)" if isinstance(out, float) else ""
-        raise _Fail(f"your function returned a {kind}; return a scalar torch.Tensor{extra}")
-    if out.numel() != 1:
-        shape = tuple(out.shape)
-        if out.numel() == n:
-            raise _Fail(f"your loss has shape {shape}, one value per sample: take the mean over the batch")
-        raise _Fail(f"your loss has shape {shape}, not a scalar (did a [N] and a [N, 1] tensor broadcast "
-                    f"to [N, N]? flatten the logits first)")
-    return out.reshape(())
 
 
 def _check_loss(fn: Callable, n_args: int, reference: Callable, wrong: Sequence[Tuple[Callable, str]]):
@@ -193,13 +129,6 @@ def _distribution_cases() -> List[Tuple[str, np.ndarray, np.ndarray]]:
             ("disjoint supports", np.array([0.6, 0.4, 0.0, 0.0]), np.array([0.0, 0.0, 0.7, 0.3]))]
 
 
-def _to_numpy(out) -> np.ndarray:
-    if isinstance(out, torch.Tensor):
-        out = out.detach().cpu().double().numpy()
-    try:
-        return np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _Fail(f"your function returned a {type(out).__name__}, not an array of numbers") from None
 
 
 def check_optimal_discriminator(fn: Callable) -> bool:
@@ -285,41 +214,8 @@ def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0):
     return [p.detach().clone() for p in D.parameters()], float(loss.detach())
 
 
-def _params_close(a, b) -> bool:
-    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
 
 
-def compare_d_step(fn: Callable, setup: Callable, replay: Callable, wrong_answers, mismatch: str) -> None:
-    """Run a student's discriminator step ``fn(D, G, opt_d, x_real, z)`` on the networks ``setup()``
-    returns and compare it with ``replay()`` (the right step on identical networks; ``replay(**kwargs)``
-    gives the step of each wrong answer). Raises ``_Fail`` naming what is wrong: G changed, D unchanged,
-    a known wrong answer of ``wrong_answers`` [(kwargs, message)], another wrong update (``mismatch``),
-    gradients into G, or a missing or wrong returned loss. Shared by every discriminator-step check."""
-    D, G, opt, x_real, z = setup()
-    d_before = [p.detach().clone() for p in D.parameters()]
-    g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
-    returned = _call(fn, D, G, opt, x_real, z)
-    d_after = [p.detach().clone() for p in D.parameters()]
-    want, want_loss = replay()
-    if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
-        raise _Fail("G's weights changed: this step updates only the discriminator")
-    if _params_close(d_after, d_before):
-        raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
-    if not _params_close(d_after, want):
-        for kwargs, message in wrong_answers:
-            if _params_close(d_after, replay(**kwargs)[0]):
-                raise _Fail(message)
-        raise _Fail(mismatch)
-    if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
-        raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() (or .detach() them)")
-    if returned is None:
-        raise _Fail("D was updated correctly, but return the loss too")
-    try:
-        got = float(returned.detach() if isinstance(returned, torch.Tensor) else returned)
-    except (TypeError, ValueError, RuntimeError):
-        raise _Fail(f"return the loss as a number or a scalar tensor, not a {type(returned).__name__}") from None
-    if not _close(got, want_loss):
-        raise _Fail(f"D was updated correctly, but you returned {got:.6g}; return the loss {want_loss:.6g}")
 
 
 def check_training_step(fn: Callable) -> bool:

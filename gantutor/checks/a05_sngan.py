@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from . import layers
-from .checks import _Fail, _call, _close, _to_numpy, _verdict
+from .. import layers
+from .common import _Fail, _call, _close, _to_numpy, _verdict
 
 __all__ = ["check_power_iteration", "check_spectral_norm_layer", "check_lipschitz_bound",
            "check_conv_operator_norm"]

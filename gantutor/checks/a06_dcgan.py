@@ -17,9 +17,9 @@ from typing import Callable, List
 import torch
 from torch import nn
 
-from . import losses
-from .checks import _Fail, _call, _verdict, compare_d_step
-from .models.dcgan import DCGANDiscriminator, DCGANGenerator
+from .. import losses
+from .common import _Fail, _call, _verdict, compare_d_step
+from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 
 __all__ = ["check_transposed_output_size", "check_generator_stack", "check_d_train_step"]
 

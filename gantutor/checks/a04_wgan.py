@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
-from .checks import _Fail, _call, _close, _to_numpy, _verdict
+from .common import _Fail, _call, _close, _to_numpy, _verdict
 
 __all__ = ["check_w1_sorted", "check_gradient_penalty", "check_critic_loss", "ProbeCritic"]
 

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import theory
-from .checks import _Fail, _as_scalar, _call, _close, _to_numpy, _verdict
+from .. import theory
+from .common import _Fail, _as_scalar, _call, _close, _to_numpy, _verdict
 
 __all__ = ["check_d_least_squares", "check_g_least_squares", "check_lsgan_optimal_discriminator",
            "check_lsgan_generator_value", "check_chi2_identity"]

@@ -1,0 +1,326 @@
+"""The training core: one loop for every game in the book (Goodfellow et al., 2014, Algorithm 1).
+
+What differs between GANs is what one discriminator step and one generator step compute: that is a
+:class:`Game` (``games.py``: plain and conditional; ``models/progan.py``, ``models/stylegan.py``,
+``models/cyclegan.py`` add growing, style-based and cycle games). Everything else is written once here:
+seeding, device, the k-discriminator-steps schedule, learning-rate decay, lazy regularisation, an
+exponential moving average of G, the divergence guard, callbacks, the progress bar and checkpoints.
+
+    trainer = GameTrainer(game, TrainConfig(steps=2000))
+    trainer.run()          # or trainer.step(), one generator step at a time (the dashboards)
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from .schedules import ema_update, lazy_due, lr_factor
+
+Tensor = torch.Tensor
+Callback = Callable[["GameTrainer"], None]
+# A loss beyond this size is not a loss any game here reaches while learning: the step size, a setting
+# or the data has sent training off (at lr 1e6 losses reach 1e24 while staying finite).
+ABSURD_LOSS = 1e10
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN, infinite or absurdly large; the weights were restored to the last good state."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that a CPU run repeats exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; any other name is used as given."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class Game:
+    """What one discriminator step and one generator step of a GAN compute; the loop does the rest.
+
+    A game holds its networks and data. It implements :meth:`networks` (every module by name, saved in
+    checkpoints), :meth:`parameters` (what each optimiser updates), :meth:`d_loss` and :meth:`g_loss`
+    (each returns ``(loss, outputs)``, ``outputs`` a dict of detached tensors for :meth:`record`), and
+    optionally the lazy regularisers, :meth:`begin_step` (schedules such as ProGAN's alpha) and
+    :meth:`sample`. ``generator`` is the network the moving average tracks.
+    """
+
+    generator: nn.Module
+    log_keys: Tuple[str, ...] = ("d_loss", "g_loss")
+
+    def networks(self) -> Dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def parameters(self, side: str) -> Iterator[nn.Parameter]:
+        """Parameters of the ``"generator"`` or ``"discriminator"`` side (several networks may share one)."""
+        raise NotImplementedError
+
+    def to(self, device: torch.device) -> "Game":
+        for net in self.networks().values():
+            net.to(device)
+        return self
+
+    def begin_step(self, trainer: "GameTrainer") -> None:
+        """Called before every generator step (with its discriminator steps): update schedules here."""
+
+    def d_loss(self, trainer: "GameTrainer") -> Tuple[Tensor, Dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def g_loss(self, trainer: "GameTrainer") -> Tuple[Tensor, Dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def d_regulariser(self, trainer: "GameTrainer") -> Optional[Tensor]:
+        """A lazy discriminator regulariser (R1), run every ``config.d_reg_every`` D steps; None = none."""
+        return None
+
+    def g_regulariser(self, trainer: "GameTrainer") -> Optional[Tensor]:
+        """A lazy generator regulariser (path length), run every ``config.g_reg_every`` G steps."""
+        return None
+
+    def record(self, d_loss: Tensor, d_out: Dict[str, Tensor], g_loss: Tensor,
+               g_out: Dict[str, Tensor]) -> Dict[str, float]:
+        """The numbers the history keeps at a logged step (keys: ``log_keys``)."""
+        return {"d_loss": float(d_loss), "g_loss": float(g_loss)}
+
+    def sample(self, trainer: "GameTrainer", n: int, **kwargs) -> Tensor:
+        raise NotImplementedError
+
+
+class History:
+    """Records per logged step: ``history.step`` and one list per key of the game's ``log_keys``."""
+
+    def __init__(self, keys: Sequence[str] = (), **records: List[float]):
+        object.__setattr__(self, "_records", {"step": []})
+        for key in keys:
+            self._records.setdefault(key, [])
+        for key, values in records.items():
+            self._records[key] = list(values)
+
+    def __getattr__(self, name: str) -> list:
+        records = self.__dict__.get("_records", {})
+        if name in records:
+            return records[name]
+        raise AttributeError(f"the history has no record {name!r}; it has {sorted(records)}")
+
+    def append(self, **values: float) -> None:
+        for key, value in values.items():
+            self._records.setdefault(key, [math.nan] * (len(self._records["step"]) - ("step" in values)))
+            self._records[key].append(value)
+
+    def truncate(self, keep: int) -> None:
+        """Forget every record after the first ``keep`` (the divergence guard's rollback)."""
+        for records in self._records.values():
+            del records[keep:]
+
+    def as_dict(self) -> Dict[str, list]:
+        return {k: list(v) for k, v in self._records.items()}
+
+
+class GameTrainer:
+    """Trains a :class:`Game` under a :class:`~gantutor.config.TrainConfig`.
+
+    ``callbacks`` are called after every logged step with the trainer (:attr:`history`, :attr:`step_count`).
+    With ``config.ema_decay`` > 0, :attr:`G_ema` is the moving average of ``game.generator`` and
+    :meth:`sample` draws from it.
+    """
+
+    def __init__(self, game: Game, config: Optional[TrainConfig] = None, callbacks: Sequence[Callback] = ()):
+        self.config = config or TrainConfig()
+        cfg = self.config
+        seed_everything(cfg.seed)
+        self.device = pick_device(cfg.device)
+        self.game = game.to(self.device)
+        self.opt_d = self._optimizer("discriminator", cfg.lr_d)
+        self.opt_g = self._optimizer("generator", cfg.lr_g)
+        self.base_lr = (cfg.lr_g, cfg.lr_d)
+        self.G_ema = None
+        if cfg.ema_decay:
+            self.G_ema = copy.deepcopy(game.generator).eval().requires_grad_(False)
+        self.callbacks = list(callbacks)
+        self.history = History(game.log_keys)
+        self.step_count = 0
+        self.d_steps = self.g_steps = 0
+        self._good = self._snapshot()
+
+    def _optimizer(self, side: str, lr: float) -> torch.optim.Optimizer:
+        params = list(self.game.parameters(side))
+        if self.config.optimizer == "rmsprop":  # WGAN: momentum-free, as Arjovsky et al. recommend
+            return torch.optim.RMSprop(params, lr=lr, foreach=True)
+        # Adam's update in one fused kernel per step (CUDA; CPU from torch 2.4), else the multi-tensor
+        # ("foreach") one: the same algorithm, less per-parameter overhead.
+        version = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
+        fused = self.device.type == "cuda" or (self.device.type == "cpu" and version >= (2, 4))
+        fast = {"fused": True} if fused else {"foreach": True}
+        return torch.optim.Adam(params, lr=lr, betas=tuple(self.config.betas), **fast)
+
+    # -- learning rates -------------------------------------------------------------------------
+    def set_lr(self, lr_g: Optional[float] = None, lr_d: Optional[float] = None) -> None:
+        """Change the starting learning rates (the configured decay still applies)."""
+        for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
+            if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
+                raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
+        self.base_lr = (self.base_lr[0] if lr_g is None else lr_g, self.base_lr[1] if lr_d is None else lr_d)
+        self._apply_lr()
+
+    def _apply_lr(self) -> None:
+        cfg = self.config
+        factor = lr_factor(self.step_count, cfg.steps, cfg.lr_final, cfg.lr_schedule, cfg.lr_decay_start)
+        for opt, lr in zip((self.opt_g, self.opt_d), self.base_lr):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
+    # -- one step: the whole algorithm ----------------------------------------------------------
+    def step(self) -> None:
+        """One generator step, preceded by ``config.critic_steps(step)`` discriminator steps."""
+        cfg = self.config
+        if cfg.lr_final != 1.0:
+            self._apply_lr()
+        self.game.begin_step(self)
+        for _ in range(cfg.critic_steps(self.step_count)):
+            d_loss, d_out = self.d_step()
+        g_loss, g_out = self.g_step()
+        self.step_count += 1
+        if self.step_count % cfg.log_every == 0:
+            self.history.append(step=self.step_count, **self.game.record(d_loss, d_out, g_loss, g_out))
+            for cb in self.callbacks:
+                cb(self)
+        if self.step_count % cfg.guard_every == 0:
+            self._good = self._snapshot()
+
+    def d_step(self) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """One discriminator update, then (every ``d_reg_every`` D steps) its lazy regulariser x interval."""
+        loss, out = self.game.d_loss(self)
+        self._descend("discriminator", loss, self.opt_d)
+        self.d_steps += 1
+        if lazy_due(self.d_steps, self.config.d_reg_every):
+            reg = self.game.d_regulariser(self)
+            if reg is not None:
+                self._descend("discriminator regulariser", self.config.d_reg_every * reg, self.opt_d)
+        return loss.detach(), out
+
+    def g_step(self) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """One generator update, its lazy regulariser when due, then the moving average of G."""
+        loss, out = self.game.g_loss(self)
+        self._descend("generator", loss, self.opt_g)
+        self.g_steps += 1
+        if lazy_due(self.g_steps, self.config.g_reg_every):
+            reg = self.game.g_regulariser(self)
+            if reg is not None:
+                self._descend("generator regulariser", self.config.g_reg_every * reg, self.opt_g)
+        if self.G_ema is not None:
+            ema_update(self.G_ema, self.game.generator, self.config.ema_decay)
+        return loss.detach(), out
+
+    def _descend(self, which: str, loss: Tensor, opt: torch.optim.Optimizer) -> None:
+        """One optimiser step on ``loss`` after the divergence guard (shared by every step); after a
+        discriminator step, WGAN's weight clipping when ``config.clip`` > 0."""
+        self._guard(which, loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if which.startswith("discriminator") and self.config.clip:
+            with torch.no_grad():
+                for p in self.game.parameters("discriminator"):
+                    p.clamp_(-self.config.clip, self.config.clip)
+
+    def run(self, steps: Optional[int] = None, progress: Optional[bool] = None) -> "GameTrainer":
+        """Run ``steps`` generator steps (default: ``config.steps``) with a tqdm progress bar."""
+        steps = self.config.steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        show = self.config.progress if progress is None else progress
+        from tqdm.auto import tqdm
+
+        for net in self.game.networks().values():
+            net.train()
+        for _ in tqdm(range(steps), disable=not show, desc="training", leave=False):
+            self.step()
+        return self
+
+    # -- divergence guard -----------------------------------------------------------------------
+    def _snapshot(self) -> dict:
+        nets = {name: copy.deepcopy(net.state_dict()) for name, net in self.game.networks().items()}
+        return {"step": self.step_count, "d_steps": self.d_steps, "g_steps": self.g_steps, "nets": nets,
+                "ema": copy.deepcopy(self.G_ema.state_dict()) if self.G_ema is not None else None,
+                "opt_g": copy.deepcopy(self.opt_g.state_dict()), "opt_d": copy.deepcopy(self.opt_d.state_dict())}
+
+    def _restore(self, state: dict) -> None:
+        for name, net in self.game.networks().items():
+            net.load_state_dict(state["nets"][name])
+        if self.G_ema is not None and state.get("ema") is not None:
+            self.G_ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"]), self.opt_d.load_state_dict(state["opt_d"])
+        self.step_count = int(state["step"])
+        self.d_steps, self.g_steps = int(state.get("d_steps", 0)), int(state.get("g_steps", 0))
+
+    def _cause(self, which: str) -> str:
+        side = "discriminator" if which.startswith("discriminator") else "generator"
+        bad = [name for name, p in self._named_side(side) if not torch.isfinite(p).all()]
+        if bad:
+            return (f"a weight of the {side} ({bad[0]}) was already NaN or infinite before this step: a "
+                    f"setting (a NaN or infinite initial weight or learning rate) put it there")
+        return ("either the data hold NaN or infinite values (check the batches), or the step size is too "
+                "large for this loss: try smaller learning rates")
+
+    def _named_side(self, side: str):
+        ids = {id(p) for p in self.game.parameters(side)}
+        for name, net in self.game.networks().items():
+            for pname, p in net.named_parameters():
+                if id(p) in ids:
+                    yield f"{name}.{pname}", p
+
+    def _guard(self, which: str, loss: Tensor) -> None:
+        value = float(loss.detach())
+        if math.isfinite(value) and abs(value) < ABSURD_LOSS:
+            return
+        cause = self._cause(which)
+        good, failed_at = self._good, self.step_count + 1
+        self._restore(good)
+        self.history.truncate(sum(s <= good["step"] for s in self.history.step))
+        what = "is" if not math.isfinite(value) else f"reached an absurd size (|loss| >= {ABSURD_LOSS:g}):"
+        raise TrainingDiverged(
+            f"training diverged at generator step {failed_at}: the {which} loss {what} {value:.4g}; {cause}. "
+            f"The weights were restored to step {good['step']}, the last good state.")
+
+    # -- sampling and checkpoints ---------------------------------------------------------------
+    def sampling_generator(self) -> nn.Module:
+        """The network samples come from: the moving average when ``config.ema_decay`` > 0, else G."""
+        return self.G_ema if self.G_ema is not None else self.game.generator
+
+    @torch.no_grad()
+    def sample(self, n: int, **kwargs) -> Tensor:
+        """``n`` samples (on the CPU) from :meth:`sampling_generator` in eval mode."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}")
+        G = self.sampling_generator()
+        was_training = G.training
+        G.eval()
+        try:
+            return self.game.sample(self, n, **kwargs).cpu()
+        finally:
+            G.train(was_training)
+
+    def save(self, path: str) -> None:
+        from .checkpoint import save_checkpoint
+        save_checkpoint(path, self)
+
+    def load(self, path: str) -> None:
+        from .checkpoint import load_into
+        load_into(self, path)
