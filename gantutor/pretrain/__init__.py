@@ -4,7 +4,7 @@
     python -m gantutor.pretrain NAME --tiny     # the same code at a tiny budget (what the tests run)
     python -m gantutor.pretrain --list
 
-A recipe lives in its own module ``gantutor/pretrain/<module>.py`` and defines ``RECIPE``, a
+Recipes live in modules ``gantutor/pretrain/<family>.py``, each defining ``RECIPES``, a dict from name to
 :class:`Recipe`: how to build the network that is shipped (sharing every line of model code with the
 chapter's live run) and how to train it. The file holds only tensors and plain types, so
 :func:`load` reads it with ``weights_only=True``; it stays under 5 MB (half precision if needed).
@@ -58,7 +58,7 @@ def recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise KeyError(f"name: no pretraining recipe {name!r}; there are {sorted(RECIPES)}")
     module = importlib.import_module(f"{__name__}.{RECIPES[name]}")
-    found = getattr(module, "RECIPES", {}).get(name) if hasattr(module, "RECIPES") else getattr(module, "RECIPE", None)
+    found = getattr(module, "RECIPES", {}).get(name)
     if found is None or found.name != name:
         raise KeyError(f"name: module gantutor.pretrain.{RECIPES[name]} does not define the recipe {name!r}")
     return found
