@@ -81,7 +81,7 @@ def run(name: str, tiny: bool = False, out: Optional[Path] = None) -> Path:
              for k, v in net.state_dict().items()}
     info = dict(info, wall_seconds=round(time.time() - start_wall, 1),
                 cpu_seconds=round(time.process_time() - start_cpu, 1), threads=torch.get_num_threads(),
-                torch=torch.__version__, machine=platform.machine(), tiny=bool(tiny),
+                torch=str(torch.__version__), machine=platform.machine(), tiny=bool(tiny),
                 date=time.strftime("%Y-%m-%d"))
     atomic_save({"format": FORMAT, "name": name, "chapter": r.chapter, "description": r.description,
                  "state_dict": state, "history": history, "info": info}, out)
