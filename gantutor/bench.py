@@ -34,6 +34,7 @@ from . import metrics, zoo
 from .config import GRID_SETTINGS, RING_TARGET_SETTINGS, ToySettings, TrainConfig
 from .data import grid25, mnist_sampler, ring8
 from .models import MLPDiscriminator, MLPGenerator
+from .threads import thread_report
 from .train import Trainer
 
 
@@ -308,6 +309,13 @@ def to_markdown(r: dict) -> str:
         lines.append(f"| {row['set']}, {row['g_loss']} loss, {row['steps']} steps | {row['modes']}/"
                      f"{row['n_modes']} modes, {100 * row['high_quality']:.1f}% HQ, reverse KL "
                      f"{_num(row['reverse_kl'], '.3f')}, {row['cpu_seconds']:.0f} s CPU | {target} |")
+    if "thread_report" in r:
+        kinds = list(next(iter(r["thread_report"].values())))
+        lines += ["", "Milliseconds per training step (batch 64) by torch thread count (gantutor's default: "
+                  "1; `GANTUTOR_THREADS` overrides it):", "", "| threads | " + " | ".join(kinds) + " |",
+                  "|---|" + "---|" * len(kinds)]
+        lines += [f"| {name} | " + " | ".join(f"{ms:.1f}" for ms in row.values()) + " |"
+                  for name, row in r["thread_report"].items()]
     lines.append(f"\nTotal time {r['total_seconds']:.0f} s.")
     return "\n".join(lines) + "\n"
 
@@ -328,6 +336,7 @@ def run(quick: bool = False, out: str = "bench", threads: Optional[int] = None,
         result = {"throughput": bench_throughput(steps=300, rounds=3, data_root=data_root),
                   "time_to_quality": bench_time_to_quality(CGAN_SETTINGS, data_root),
                   "toys": bench_toys()}
+    result["thread_report"] = thread_report(steps=3 if quick else 20)
     result.update(quick=quick, threads=torch.get_num_threads(), total_seconds=time.perf_counter() - start,
                   machine_info=machine_info(),
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
@@ -347,7 +356,7 @@ def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gantutor.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
     parser.add_argument("--out", default="bench", help="folder for results.json and results.md")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: gantutor's, see gantutor.threads)")
     args = parser.parse_args(argv)
     run(args.quick, args.out, args.threads)
     return 0

@@ -18,9 +18,18 @@ FOLDER = ROOT / "book" / "assignments"
 MAKE_STUDENT = FOLDER / "make_student.py"
 
 
+# Check cells' outputs are recorded on the machine's own CPU code path with 2 threads
+# (tools/refresh_outputs.py, make_student.py's record); the tests re-execute them on another one: ATen's
+# portable kernels (no AVX) and 1 thread. Equal outputs on both paths = outputs that do not depend on the
+# CPU, its instruction set or the thread count (the CI machine may be another CPU).
+CHECK_PATH_ENV = {"ATEN_CPU_CAPABILITY": "default", "GANTUTOR_THREADS": "1", "OMP_NUM_THREADS": "1"}
+RECORD_PATH_ENV = {"GANTUTOR_THREADS": "2"}  # and ATEN_CPU_CAPABILITY unset: the machine's own kernels
+
+
 def env() -> dict:
-    """The environment of a child process, with the repository on PYTHONPATH."""
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    """The environment of a child process: the repository on PYTHONPATH, the checking CPU code path."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                **CHECK_PATH_ENV)
 
 
 def start(args, cwd) -> subprocess.Popen:

@@ -2,7 +2,9 @@
 
 ``--nbval-lax`` fails on any error and compares the outputs of the cells marked
 ``# NBVAL_CHECK_OUTPUT`` (the numerical checks of each derivation) with the outputs stored in the
-notebook. Assignment notebooks are validated in test_assignments.py.
+notebook. The stored outputs were recorded on the machine's own CPU code path with 2 threads; the test
+runs on ATen's portable kernels with 1 thread (``nbhelpers.CHECK_PATH_ENV``), so a check cell that prints
+a rounding-level number fails here, not on a CI machine with another CPU. Assignment notebooks are validated in test_assignments.py.
 """
 import os
 import subprocess
@@ -10,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from nbhelpers import CHECK_PATH_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.ipynb"))
@@ -21,7 +25,7 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_runs_under_nbval(notebook):
-    env = dict(os.environ, GANTUTOR_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env = dict(os.environ, GANTUTOR_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline", **CHECK_PATH_ENV)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
          "-q", str(notebook)],

@@ -22,6 +22,11 @@ MARK = "# NBVAL_CHECK_OUTPUT"
 def refresh(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     os.environ["GANTUTOR_FAST"] = "1"
+    # Record on the machine's own CPU code path with 2 threads; the tests check on another (portable
+    # kernels, 1 thread: tests/nbhelpers.py), so only CPU-independent outputs survive both.
+    for name in ("ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS"):
+        os.environ.pop(name, None)
+    os.environ["GANTUTOR_THREADS"] = "2"
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:
         if cell.cell_type != "code":

@@ -9,7 +9,8 @@ Each assignment lives in this folder as ONE solution notebook, ``<name>_solution
 * markdown cells with a model answer between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``;
 * check cells whose first line is ``# NBVAL_CHECK_OUTPUT``: they call a function from
   ``gantutor.checks`` that prints one line, ``<check>: PASS`` or ``<check>: FAIL - <why>``. The
-  solution notebook stores the PASS lines as the cells' outputs; every other cell has no output;
+  solution notebook stores the PASS lines as the cells' outputs (the expected verdicts); every other
+  cell has no output;
 * cells tagged ``instructor`` (notes for instructors), which the student version leaves out.
 
 Commands (run from the repository root):
@@ -22,14 +23,16 @@ Commands (run from the repository root):
 ``make student`` writes ``<name>.ipynb`` next to each solution: each solution region becomes
 ``# TODO: your code here`` and ``raise NotImplementedError(...)`` (raised only when the student's
 function is CALLED, so a blank notebook runs without errors and each check prints
-``FAIL - not implemented yet``), model answers become "*Your answer here.*", and the check cells keep
-the solution's PASS outputs. The output is deterministic: regenerating gives identical files.
+``FAIL - not implemented yet``), model answers become "*Your answer here.*", and every output is
+cleared: a student who opens the file sees no PASS line under a stub that would fail. The output is
+deterministic: regenerating gives identical files.
 
 ``--validate`` first resets the stored output of every check cell in the student's notebook to the
-solution's PASS line (a student's saved notebook holds the verdicts of their own run, so plain
-``pytest --nbval`` would compare FAIL with FAIL and pass), refuses notebooks whose check cells were
-edited or deleted, then runs ``pytest --nbval --nbval-current-env`` on that copy: exit code 0 means
-every check passes, and the report shows each failing check's verdict next to the expected PASS.
+solution's PASS line (a student's saved notebook holds the verdicts of their own run, or none, so plain
+``pytest --nbval`` would compare FAIL with FAIL, or nothing, and pass) and clears every other cell's
+output (only the verdicts are compared), refuses notebooks whose check cells were edited or deleted,
+then runs ``pytest --nbval --nbval-current-env`` on that copy: exit code 0 means every check passes,
+and the report shows each failing check's verdict next to the expected PASS.
 """
 from __future__ import annotations
 
@@ -115,8 +118,7 @@ def student_version(solution: nbformat.NotebookNode, solution_name: str, student
         where = f"{solution_name}, cell {i}"
         if cell.cell_type == "code":
             cell.source = strip_code(cell.source, where)
-            if not is_check_cell(cell):  # check cells keep their PASS output (and nbval needs its count)
-                cell.execution_count, cell.outputs = None, []
+            cell.execution_count, cell.outputs = None, []  # no stored PASS under a stub; --validate restores them
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source, where)
         cells.append(cell)
@@ -174,6 +176,11 @@ def record() -> int:
     for sol in solutions():
         nb = nbformat.read(sol, as_version=4)
         os.environ["PYTHONPATH"] = _env()["PYTHONPATH"]
+        # Recorded on the machine's own CPU code path with 2 threads; tests re-check on another
+        # (portable kernels, 1 thread: tests/nbhelpers.py), so the verdicts cannot depend on the CPU.
+        for name in ("ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS"):
+            os.environ.pop(name, None)
+        os.environ["GANTUTOR_THREADS"] = "2"
         NotebookClient(nb, timeout=300, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(HERE)}}).execute()
         for cell in nb.cells:
@@ -216,6 +223,8 @@ def prepare_for_validation(nb) -> Optional[str]:
             reference = expected[_key(cell.source)]
             cell.outputs = copy.deepcopy(reference.outputs)
             cell.execution_count = reference.execution_count or 1  # nbval skips cells never run
+        elif cell.cell_type == "code":
+            cell.execution_count, cell.outputs = None, []  # the student's own prints and plots are not compared
     return None
 
 
