@@ -62,8 +62,15 @@ $(VENDOR)/.copied: $(NODE_STAMP)
 
 # ---- the book -----------------------------------------------------------------------------------
 
+# jupyter-cache keys on a notebook's code only; when gantutor (or its shipped weights) changed since the
+# last build, every page may be stale, so the cache is dropped and every notebook re-executes.
+LIB_HASH = $(shell cat $$(find gantutor -name '*.py' -o -name '*.pt' | sort) 2>/dev/null | sha1sum | cut -c1-16)
+
 book: venv assets
+	@if [ -d _build/.jupyter_cache ] && [ "$$(cat _build/.gantutor-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
+	  echo "gantutor changed since the last build: re-executing every notebook"; rm -rf _build/.jupyter_cache; fi
 	$(BIN)/jupyter-book build .
+	@mkdir -p _build && echo "$(LIB_HASH)" > _build/.gantutor-hash
 	@# Sphinx copies _static only when some page is rewritten; keep the site's assets current.
 	cp -R book/_static/. _build/html/_static/
 	@echo "Front page: file://$(CURDIR)/_build/html/index.html"
