@@ -3,3 +3,4 @@ projection discriminator), ``dcgan`` (chapter 6); later chapters add ``progan``,
 from .mlp import MLPDiscriminator, MLPGenerator  # noqa: F401
 from .projection import MLPProjectionDiscriminator  # noqa: F401
 from .dcgan import DCGANDiscriminator, DCGANGenerator  # noqa: F401
+from .progan import ProGANDiscriminator, ProGANGame, ProGANGenerator  # noqa: F401

@@ -1,0 +1,213 @@
+"""ProGAN (Karras et al., 2018): every layer against its formula (pixel norm, He constant with fan_in,
+equalised convolution and linear layers, minibatch standard deviation, fade-in and real-image blend),
+shapes at every stage, blend order and activation, one training step per stage, and growth across a
+stage boundary through the common GameTrainer."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gantutor.config import TrainConfig
+from gantutor.data import TensorSampler
+from gantutor.layers.progressive import (EqualizedConv2d, EqualizedLinear, PixelNorm, blend_real, downsample,
+                                         fade_in, he_constant, minibatch_stddev, pixel_norm, resize_to, upsample)
+from gantutor.models.progan import ProGANGame, progan_pair, resolution
+from gantutor.train import GameTrainer
+
+WIDTHS = (8, 8, 4, 4)
+
+
+def test_pixel_norm_gives_unit_rms_over_channels_at_every_pixel():
+    torch.manual_seed(0)
+    a = 5 * torch.randn(3, 7, 4, 5, dtype=torch.float64)
+    b = pixel_norm(a, eps=0.0)
+    rms = b.pow(2).mean(dim=1).sqrt()
+    assert torch.allclose(rms, torch.ones_like(rms))
+    # against the formula written out, one pixel at a time
+    for n, y, x in [(0, 0, 0), (2, 3, 4), (1, 2, 1)]:
+        v = a[n, :, y, x]
+        assert torch.allclose(b[n, :, y, x], v / torch.sqrt((v ** 2).sum() / 7 + 0.0))
+    # it is NOT unit length (the length is sqrt(C)), and it leaves batch and spatial statistics alone
+    assert torch.allclose(b.norm(dim=1), torch.full_like(rms, math.sqrt(7)))
+    assert not torch.allclose(b.pow(2).mean(dim=0).sqrt(), torch.ones(7, 4, 5, dtype=torch.float64))
+    # scale invariance per pixel, and eps keeps an all-zero pixel at zero
+    assert torch.allclose(pixel_norm(3 * a, 0.0), b)
+    assert torch.equal(pixel_norm(torch.zeros(1, 4, 2, 2)), torch.zeros(1, 4, 2, 2))
+    z = torch.randn(5, 9, dtype=torch.float64)
+    assert torch.allclose(PixelNorm(0.0)(z).pow(2).mean(1), torch.ones(5, dtype=torch.float64))
+
+
+def test_pixel_norm_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"a: expected a float tensor \[N, C, H, W\], got torch.uint8"):
+        pixel_norm(torch.zeros(2, 3, 4, 4, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="a: expected"):
+        pixel_norm(torch.zeros(3, 4))
+
+
+def test_he_constant_uses_fan_in():
+    assert he_constant(9 * 16) == pytest.approx(math.sqrt(2 / 144))
+    conv = EqualizedConv2d(16, 3, 3)
+    assert conv.scale == pytest.approx(math.sqrt(2 / (16 * 9)))  # fan_in = C_in k^2, not C_out k^2 = 27
+    assert EqualizedLinear(50, 7).scale == pytest.approx(math.sqrt(2 / 50))
+    assert EqualizedConv2d(16, 3, 1, gain=1.0).scale == pytest.approx(1 / 4)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="fan_in"):
+            he_constant(bad)
+
+
+def test_equalized_layers_store_n01_weights_and_scale_at_run_time():
+    torch.manual_seed(0)
+    conv = EqualizedConv2d(64, 32, 3)
+    assert abs(float(conv.weight.detach().std()) - 1) < 0.02 and float(conv.bias.detach().abs().max()) == 0
+    x = torch.randn(2, 64, 5, 5)
+    want = F.conv2d(x, conv.weight * math.sqrt(2 / (64 * 9)), conv.bias, padding=1)
+    assert torch.allclose(conv(x), want, atol=1e-6) and conv(x).shape == (2, 32, 5, 5)
+    with torch.no_grad():
+        conv.weight.mul_(2)  # run-time scaling: the output follows the stored weight
+    assert torch.allclose(conv(x), 2 * want, atol=1e-5)
+    lin = EqualizedLinear(10, 4)
+    v = torch.randn(3, 10)
+    assert torch.allclose(lin(v), v @ (lin.weight * math.sqrt(2 / 10)).T)
+    with pytest.raises(ValueError, match="x: expected 64 channels, got 3"):
+        conv(torch.zeros(1, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"x: expected a tensor \[N, 10\]"):
+        lin(torch.zeros(2, 9))
+
+
+def test_equalized_learning_rate_makes_adam_updates_proportional_to_the_scale():
+    """Adam's first step moves every stored weight by about lr; the effective weight c * w moves by lr * c,
+    the same fraction of its own typical size c for every layer."""
+    torch.manual_seed(0)
+    layers = [EqualizedConv2d(4, 4, 3), EqualizedConv2d(64, 4, 3)]
+    opt = torch.optim.Adam([p for m in layers for p in m.parameters()], lr=1e-3)
+    x1, x2 = torch.randn(2, 4, 6, 6), torch.randn(2, 64, 6, 6)
+    (layers[0](x1).square().mean() + layers[1](x2).square().mean()).backward()
+    before = [m.weight.detach().clone() for m in layers]
+    opt.step()
+    for m, w0 in zip(layers, before):
+        rel = float(((m.weight - w0) * m.scale).abs().mean() / (w0 * m.scale).abs().mean())
+        assert 0.5e-3 < rel < 2e-3
+
+
+def test_minibatch_stddev_feature():
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 2, 2, dtype=torch.float64)
+    y = minibatch_stddev(x, group_size=4, eps=0.0)
+    assert y.shape == (8, 4, 2, 2) and torch.equal(y[:, :3], x)
+    for m in range(2):  # group m holds samples m, m + 2, m + 4, m + 6
+        members = x[m::2]
+        want = members.std(dim=0, unbiased=False).mean()
+        assert torch.allclose(y[m::2, 3], want.expand(4, 2, 2))
+    # group size = batch: one statistic for everybody; identical samples give 0 (before eps)
+    whole = minibatch_stddev(x, group_size=8, eps=0.0)[:, 3]
+    assert torch.allclose(whole, x.std(dim=0, unbiased=False).mean().expand(8, 2, 2))
+    same = minibatch_stddev(x[:1].expand(4, 3, 2, 2).contiguous(), eps=0.0)
+    assert float(same[:, 3].abs().max()) == 0
+    assert minibatch_stddev(torch.randn(2, 3, 4, 4)).shape == (2, 4, 4, 4)  # a batch smaller than a group
+    with pytest.raises(ValueError, match="multiple of the group size"):
+        minibatch_stddev(torch.randn(6, 3, 4, 4), group_size=4)
+
+
+def test_fade_in_arithmetic_and_resampling():
+    new, old = torch.full((1, 1, 2, 2), 10.0), torch.full((1, 1, 2, 2), 2.0)
+    assert torch.equal(fade_in(0.0, new, old), old) and torch.equal(fade_in(1.0, new, old), new)
+    assert torch.allclose(fade_in(0.25, new, old), torch.full((1, 1, 2, 2), 0.25 * 10 + 0.75 * 2))
+    with pytest.raises(ValueError, match="alpha"):
+        fade_in(1.5, new, old)
+    with pytest.raises(ValueError, match="old: expected the shape"):
+        fade_in(0.5, new, torch.zeros(1, 1, 4, 4))
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert torch.equal(upsample(torch.tensor([[[[1.0, 2], [3, 4]]]])),
+                       torch.tensor([[[[1.0, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]))
+    assert torch.equal(downsample(x), torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
+    assert torch.equal(resize_to(x, 1), x.mean().reshape(1, 1, 1, 1))
+    # the real images' blend: downsample then upsample, weighted (1 - alpha)
+    assert torch.allclose(blend_real(x, 0.3), 0.3 * x + 0.7 * upsample(downsample(x)))
+    assert torch.equal(blend_real(x, 1.0), x)
+
+
+@pytest.mark.parametrize("stage", range(4))
+def test_shapes_at_every_stage(stage):
+    torch.manual_seed(0)
+    G, D = progan_pair(latent_dim=6, channels=3, widths=WIDTHS)
+    z = torch.randn(4, 6)
+    for alpha in (0.0, 0.5, 1.0):
+        x = G(z, stage, alpha)
+        side = resolution(stage)
+        assert x.shape == (4, 3, side, side) and float(x.abs().max()) <= 1
+        assert D(x, stage, alpha).shape == (4,)
+    if stage < 3:
+        with pytest.raises(ValueError, match=f"x: expected images \\[N, 3, {side}, {side}\\] at stage {stage}"):
+            D(torch.zeros(4, 3, 2 * side, 2 * side), stage)
+
+
+def test_blend_order_in_both_networks():
+    """G: tanh(alpha * toRGB_s(block(h)) + (1 - alpha) * upsample(toRGB_{s-1}(h))), the blend BEFORE tanh;
+    D at alpha = 0 is the previous stage's D on the downsampled image."""
+    torch.manual_seed(0)
+    G, D = progan_pair(latent_dim=6, channels=1, widths=WIDTHS)
+    z = torch.randn(4, 6)
+    h, prev = G.features(z, 2)
+    new, old = G.to_rgb[2](h), upsample(G.to_rgb[1](prev))
+    assert torch.allclose(G(z, 2, 0.3), torch.tanh(0.3 * new + 0.7 * old), atol=1e-6)
+    assert not torch.allclose(G(z, 2, 0.3), 0.3 * torch.tanh(new) + 0.7 * torch.tanh(old), atol=1e-3)
+    assert torch.allclose(G(z, 2, 0.0), upsample(G(z, 1)), atol=1e-6)  # alpha = 0: the old image, upsampled
+    x = torch.rand(4, 1, 16, 16) * 2 - 1
+    assert torch.allclose(D(x, 2, 0.0), D(downsample(x), 1), atol=1e-5)
+
+
+def _tiny_game(**kw):
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (40, 1, 32, 32), dtype=torch.uint8)
+    G, D = progan_pair(latent_dim=6, channels=1, widths=WIDTHS)
+    return ProGANGame(G, D, TensorSampler(images), **kw)
+
+
+@pytest.mark.parametrize("stage", range(4))
+def test_one_training_step_per_stage(stage):
+    game = _tiny_game(stage_steps=1, fade_steps=1, fixed_stage=stage)
+    t = GameTrainer(game, TrainConfig(steps=1, batch_size=8, gp_weight=10.0, lr_g=1e-3, lr_d=1e-3,
+                                      betas=(0.0, 0.99), log_every=1, progress=False, ema_decay=0.9))
+    before = [p.detach().clone() for p in game.G.parameters()]
+    t.run()
+    h = t.history
+    assert h.stage == [stage] and h.resolution == [resolution(stage)] and math.isfinite(h.d_loss[0])
+    changed = [not torch.equal(a, b) for a, b in zip(before, game.G.parameters())]
+    assert any(changed)
+    assert t.sample(3).shape == (3, 1, resolution(stage), resolution(stage))
+    assert t.sample(3, full_size=True).shape == (3, 1, 32, 32)
+
+
+def test_drift_term_and_loss_formula():
+    game = _tiny_game(stage_steps=1, fade_steps=1, fixed_stage=1, drift=0.5)
+    t = GameTrainer(game, TrainConfig(steps=1, batch_size=8, gp_weight=0.0, progress=False, seed=3))
+    game.begin_step(t)
+    torch.manual_seed(7)
+    loss, out = game.d_loss(t)
+    want = out["fake"].mean() - out["real"].mean() + 0.5 * out["real"].pow(2).mean()
+    assert torch.allclose(loss, want) and torch.allclose(out["drift"], out["real"].pow(2).mean())
+
+
+def test_growth_across_a_stage_boundary():
+    game = _tiny_game(stage_steps=2, fade_steps=4)
+    t = GameTrainer(game, TrainConfig(steps=9, batch_size=8, gp_weight=10.0, log_every=1, progress=False))
+    t.run()
+    h = t.history
+    assert h.stage == [0, 0, 1, 1, 1, 1, 1, 1, 2]
+    assert h.alpha == [1.0, 1.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 0.0]
+    assert h.resolution[-1] == 16 and all(math.isfinite(v) for v in h.d_loss)
+    # real images during the fade-in are blended at the same alpha
+    game.stage, game.alpha = 1, 0.25
+    x = game.real_batch(8)
+    assert x.shape == (8, 1, 8, 8)
+    no_fade = _tiny_game(stage_steps=2, fade_steps=4, fade=False)
+    assert [no_fade.schedule(s) for s in (1, 2, 3, 7)] == [(0, 1.0), (1, 1.0), (1, 1.0), (1, 1.0)]
+
+
+def test_game_rejects_mismatched_data():
+    G, D = progan_pair(latent_dim=6, widths=WIDTHS)
+    with pytest.raises(ValueError, match=r"sampler: expected images of shape \(1, 32, 32\)"):
+        ProGANGame(G, D, TensorSampler(torch.zeros(4, 1, 28, 28, dtype=torch.uint8)), 1, 1)
