@@ -1,0 +1,174 @@
+"""StyleGAN's layers (Karras et al., 2019, section 2; Karras et al., 2020, section 2.2).
+
+- :func:`adain`, :class:`AdaIN`: adaptive instance normalisation with the learned affine map A (2019, eq. 1);
+- :class:`NoiseInjection`: B, single-channel noise scaled by learned per-channel factors (2019, Fig. 1b);
+- :func:`modulated_conv2d`: modulation w'_ijk = s_i w_ijk and demodulation w''_ijk = w'_ijk /
+  sqrt(sum_{i,k} w'_ijk^2 + eps) (2020, eqs. 1-3), as ONE grouped convolution for the whole batch;
+  :func:`modulated_conv2d_reference` is the same thing one sample at a time (for tests);
+- :class:`ModulatedConv2d`: the layer (A, weights, optional 2x upsampling).
+
+Index convention of the 2020 paper: i input channel, j output channel, k kernel position. The output
+standard deviation is sigma_j = sqrt(sum_{i,k} w'_ijk^2): one per OUTPUT channel j (the seed writes
+sigma_i, which is wrong).
+
+Equalised learning rate (Karras et al., 2018, section 4.1): weights are stored N(0, 1) / lr_mul and
+multiplied by c = lr_mul / sqrt(fan_in) at every call. ``_EqualLinear`` and ``_EqualConv2d`` are
+minimal private versions here (StyleGAN's mapping network needs lr_mul = 0.01);
+:mod:`gantutor.layers.progressive` has chapter 7's versions.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Tensor = torch.Tensor
+
+
+def _check(x: Tensor, name: str, ndim: int, what: str) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != ndim or not x.is_floating_point():
+        got = f"{x.dtype} {list(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name}: expected a float tensor {what}, got {got}")
+
+
+class _EqualLinear(nn.Module):
+    """y = x (c W)^T + lr_mul b with W ~ N(0, 1) / lr_mul stored and c = lr_mul / sqrt(in_features).
+
+    With Adam, a learning rate lr on the stored W moves the used weight c W at lr * lr_mul / sqrt(fan_in):
+    lr_mul = 0.01 is the mapping network's 100x slower learning (Karras et al., 2019, appendix C)."""
+
+    def __init__(self, in_features: int, out_features: int, lr_mul: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul))
+        self.scale, self.lr_mul = lr_mul / math.sqrt(in_features), lr_mul
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+
+
+class _EqualConv2d(nn.Module):
+    """Convolution with equalised learning rate: weight N(0, 1) scaled by 1 / sqrt(in * k * k) at run time."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.scale, self.padding = 1.0 / math.sqrt(in_channels * kernel * kernel), kernel // 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+def adain(x: Tensor, y_s: Tensor, y_b: Tensor, eps: float = 1e-8) -> Tensor:
+    """AdaIN(x_i, y) = y_s,i (x_i - mu(x_i)) / sigma(x_i) + y_b,i (Karras et al., 2019, eq. 1).
+
+    mu and sigma are the mean and standard deviation of each feature map x_i over its H x W pixels,
+    separately per sample (instance normalisation, not batch normalisation). x [N, C, H, W]; y_s, y_b
+    [N, C]. The output's channel i then has mean y_b,i and standard deviation |y_s,i|."""
+    _check(x, "x", 4, "[N, C, H, W]")
+    for name, y in (("y_s", y_s), ("y_b", y_b)):
+        _check(y, name, 2, f"[N, C] = {list(x.shape[:2])}")
+        if y.shape != x.shape[:2]:
+            raise ValueError(f"{name}: expected shape {list(x.shape[:2])} ([N, C] of x), got {list(y.shape)}")
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    sigma = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()
+    return y_s[:, :, None, None] * (x - mu) / sigma + y_b[:, :, None, None]
+
+
+class AdaIN(nn.Module):
+    """AdaIN with its affine map A: y = (y_s, y_b) = A(w), y_s initialised around 1 and y_b around 0."""
+
+    def __init__(self, channels: int, w_dim: int):
+        super().__init__()
+        self.affine = _EqualLinear(w_dim, 2 * channels)
+        with torch.no_grad():
+            self.affine.bias[:channels] = 1.0
+        self.channels = channels
+
+    def style(self, w: Tensor) -> tuple:
+        y = self.affine(w)
+        return y[:, :self.channels], y[:, self.channels:]
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        return adain(x, *self.style(w))
+
+
+class NoiseInjection(nn.Module):
+    """B: x + b_c * n, n ~ N(0, 1) one single-channel image per sample [N, 1, H, W], broadcast over the
+    channels and scaled by a learned factor b_c per channel (initialised to 0)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: Tensor, noise: Optional[Tensor] = None) -> Tensor:
+        n, _, h, w = x.shape
+        if noise is None:
+            noise = torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
+        elif tuple(noise.shape) != (n, 1, h, w):
+            raise ValueError(f"noise: expected a tensor [N, 1, H, W] = {[n, 1, h, w]}, got {list(noise.shape)}")
+        return x + self.weight[None, :, None, None] * noise
+
+
+def modulated_weight(weight: Tensor, s: Tensor, demodulate: bool = True, eps: float = 1e-8) -> Tensor:
+    """Per-sample weights [N, C_out, C_in, K, K] from weight [C_out, C_in, K, K] (j, i, k) and styles s [N, C_in].
+
+    Modulation: w'_ijk = s_i w_ijk (each INPUT channel i scaled by its style). Demodulation:
+    w''_ijk = w'_ijk / sqrt(sum_{i,k} w'_ijk^2 + eps), the sum over input channels and kernel positions
+    for each output channel j (Karras et al., 2020, eqs. 1 and 3)."""
+    _check(weight, "weight", 4, "[C_out, C_in, K, K]")
+    _check(s, "s", 2, f"[N, C_in] with C_in = {weight.shape[1]}")
+    if s.shape[1] != weight.shape[1]:
+        raise ValueError(f"s: expected [N, C_in] with C_in = {weight.shape[1]}, got {list(s.shape)}")
+    w = weight[None] * s[:, None, :, None, None]
+    if demodulate:
+        w = w * torch.rsqrt(w.square().sum(dim=(2, 3, 4), keepdim=True) + eps)
+    return w
+
+
+def modulated_conv2d(x: Tensor, weight: Tensor, s: Tensor, demodulate: bool = True, eps: float = 1e-8) -> Tensor:
+    """Modulated (and demodulated) convolution of x [N, C_in, H, W], 'same' padding, as one grouped conv:
+    the batch becomes N groups of a [1, N * C_in, H, W] input (Karras et al., 2020, appendix B)."""
+    _check(x, "x", 4, "[N, C_in, H, W]")
+    n, c_in, h, w_ = x.shape
+    if s.ndim != 2 or s.shape[0] != n:
+        raise ValueError(f"s: expected [N, C_in] with N = {n} (the batch of x), got {list(s.shape)}")
+    w = modulated_weight(weight, s, demodulate, eps)  # [N, C_out, C_in, K, K]
+    c_out, k = w.shape[1], w.shape[-1]
+    out = F.conv2d(x.reshape(1, n * c_in, h, w_), w.reshape(n * c_out, c_in, k, k), padding=k // 2, groups=n)
+    return out.reshape(n, c_out, h, w_)
+
+
+def modulated_conv2d_reference(x: Tensor, weight: Tensor, s: Tensor, demodulate: bool = True,
+                               eps: float = 1e-8) -> Tensor:
+    """The same convolution written the slow, obvious way: a loop over samples, each with its own weights."""
+    outs = []
+    for b in range(x.shape[0]):
+        w = weight * s[b][None, :, None, None]
+        if demodulate:
+            w = w / torch.sqrt((w ** 2).sum(dim=(1, 2, 3), keepdim=True) + eps)
+        outs.append(F.conv2d(x[b:b + 1], w, padding=weight.shape[-1] // 2))
+    return torch.cat(outs)
+
+
+class ModulatedConv2d(nn.Module):
+    """A StyleGAN2 convolution: styles s = A(w) (bias initialised to 1), equalised weights, optional 2x
+    bilinear upsampling before the convolution (the paper uses a transposed convolution with a low-pass
+    filter; bilinear upsampling then a 3x3 convolution is the simpler equivalent used here)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, w_dim: int, demodulate: bool = True,
+                 upsample: bool = False):
+        super().__init__()
+        self.affine = _EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
+        self.scale = 1.0 / math.sqrt(in_channels * kernel * kernel)
+        self.demodulate, self.upsample = demodulate, upsample
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return modulated_conv2d(x, self.weight * self.scale, self.affine(w), self.demodulate)
