@@ -1,6 +1,8 @@
 """Assignment 5 (SNGAN): nbval passes on the solution and fails on wrong answers (u not normalised in
-power iteration; sigma detached from the graph in the layer); the student version hides the answers;
-the checks of gantutor.checks.a05_sngan give the right verdicts on right and wrong answers."""
+power iteration; sigma detached from the graph; the buffer u itself in sigma's graph; the output padding
+computed from the height only); the student version hides the answers; every check of
+gantutor.checks.a05_sngan passes right answers (also written differently from the solution), names the
+wrong answers its messages name, and fails plausible wrong answers that no message names."""
 from __future__ import annotations
 
 import math
@@ -27,8 +29,13 @@ def runs(tmp_path_factory):
     no_norm = nb.solution_with(SOLUTION, tmp / "no_norm", "t1-code", "        u = u / u.norm()\n", "")
     detached = nb.solution_with(SOLUTION, tmp / "detached", "t2-code",
                                 "return W / (self.u.clone() @ W @ v)", "return W / (self.u @ W.detach() @ v)")
+    in_graph = nb.solution_with(SOLUTION, tmp / "in_graph", "t2-code",
+                                "return W / (self.u.clone() @ W @ v)", "return W / (self.u @ W @ v)")
+    height_only = nb.solution_with(SOLUTION, tmp / "height_only", "t4-code",
+                                   "    extra = tuple(extra)\n", "    extra = (extra[0], extra[0])\n")
     runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "no_norm": nb.start_nbval(no_norm),
-                         "detached": nb.start_nbval(detached)})
+                         "detached": nb.start_nbval(detached), "in_graph": nb.start_nbval(in_graph),
+                         "height_only": nb.start_nbval(height_only)})
     yield runs
     runs.close()
 
@@ -51,12 +58,25 @@ def test_nbval_fails_when_sigma_is_detached(runs):
     assert "check_spectral_norm_layer: FAIL - sigma is detached from the graph" in out
 
 
+def test_nbval_fails_when_the_buffer_u_is_in_the_graph(runs):
+    rc, out, _ = runs("in_graph")
+    assert rc != 0 and "1 failed" in out
+    assert "check_spectral_norm_layer: FAIL - two calls before backward" in out and "self.u.clone()" in out
+
+
+def test_nbval_fails_when_output_padding_follows_the_height_only(runs):
+    rc, out, _ = runs("height_only")
+    assert rc != 0 and "1 failed" in out
+    assert "check_conv_operator_norm: FAIL - for a 3x3 kernel, stride 2, padding 1 on (2, 8, 7)" in out
+    assert "height and the width separately" in out
+
+
 def test_student_version_is_generated_and_hides_answers():
     text = STUDENT.read_text(encoding="utf8")
-    assert "BEGIN SOLUTION" not in text and "extra = h - ((out - 1)" not in text and "Instructor notes" not in text
+    assert "BEGIN SOLUTION" not in text and "extra.append(size - ((out - 1)" not in text and "Instructor notes" not in text
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
-    assert len(checks) == 4 and all(c.outputs[0]["text"].endswith(": PASS\n") for c in checks)
+    assert len(checks) == 4 and all(not c.outputs and c.execution_count is None for c in checks)  # no PASS under a stub
 
 
 # ---- the check functions directly -------------------------------------------------------------------
@@ -93,3 +113,133 @@ def test_checks_name_wrong_answers(capsys):
     for phrase in ("Frobenius norm", "PRODUCT", "reshaped kernel", "no buffer named u"):
         assert phrase in out, phrase
     assert out.count("\n") == 4  # one line per verdict
+
+
+# ---- each check: right answers written differently, named and unnamed wrong answers ----------------
+
+def _power_iteration_loop(W, u, n):
+    """A right answer in another style: explicit normalisation with torch.nn.functional.normalize."""
+    u = nn.functional.normalize(u, dim=0)
+    for _ in range(n):
+        v = nn.functional.normalize(W.T @ u, dim=0)
+        u = nn.functional.normalize(W @ v, dim=0)
+    return (W @ v).norm(), u, v          # ||W v|| = u^T W v
+
+
+def _unnormalised_u(W, u, n):
+    """Named wrong answer: u <- W v without dividing by its norm (sigma becomes ||W v||^2)."""
+    u = u / u.norm()
+    for _ in range(n):
+        v = W.T @ u
+        v = v / v.norm()
+        u = W @ v
+    return u @ W @ v, u, v
+
+
+def _sigma_from_old_u(W, u, n):
+    """Plausible wrong answer no message names: sigma computed before the last update of u."""
+    u = u / u.norm()
+    for _ in range(n):
+        v = W.T @ u
+        v = v / v.norm()
+        sigma = u @ W @ v
+        u = W @ v
+        u = u / u.norm()
+    return sigma, u, v
+
+
+class _SNLayer(nn.Module):
+    """The assignment's layer; ``variant`` makes it one of the wrong answers."""
+
+    def __init__(self, weight, variant="right"):
+        super().__init__()
+        u = torch.randn(weight.shape[0], generator=torch.Generator().manual_seed(0), dtype=weight.dtype)
+        self.register_buffer("u", u / u.norm())
+        self.variant = variant
+
+    def forward(self, W):
+        if self.variant == "frobenius":            # unnamed: the wrong norm inside the layer
+            return W / torch.linalg.matrix_norm(W)
+        with torch.no_grad():
+            if self.training or self.variant == "eval_update":
+                v = nn.functional.normalize(W.T @ self.u, dim=0)
+                self.u.copy_(nn.functional.normalize(W @ v, dim=0))
+            v = nn.functional.normalize(W.T @ self.u, dim=0)
+        if self.variant == "in_graph":
+            return W / (self.u @ W @ v)
+        if self.variant == "detached":
+            return W / (self.u @ W.detach() @ v)
+        return W / (self.u.clone() @ W @ v)
+
+
+def _conv_norm_variant(variant):
+    def fn(weight, shape, stride, padding, n_iter=600):
+        extra = []
+        for size, k in zip(shape[1:], weight.shape[2:]):
+            out = (size + 2 * padding - k) // stride + 1
+            extra.append(size - ((out - 1) * stride - 2 * padding + k))
+        extra = {"right": tuple(extra), "height_only": (extra[0], extra[0]), "none": 0,
+                 "stride_minus_1": stride - 1}[variant]
+        x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0), dtype=weight.dtype)
+        for _ in range(n_iter):
+            y = nn.functional.conv2d(x, weight, stride=stride, padding=padding)
+            x = nn.functional.conv_transpose2d(y, weight, stride=stride, padding=padding, output_padding=extra)
+            x = x / x.norm()
+        return float(nn.functional.conv2d(x, weight, stride=stride, padding=padding).norm())
+    return fn
+
+
+def _conv_norm_by_vjp(weight, shape, stride, padding, n_iter=600):
+    """A right answer written differently: the adjoint by autograd instead of conv_transpose2d."""
+    A = lambda t: nn.functional.conv2d(t, weight, stride=stride, padding=padding)  # noqa: E731
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(3), dtype=weight.dtype)
+    for _ in range(n_iter):
+        _, x = torch.autograd.functional.vjp(A, x, A(x))
+        x = x / x.norm()
+    return A(x).norm()
+
+
+def _linear_norms(m):
+    return [torch.linalg.matrix_norm(l.weight.detach(), 2) for l in m.modules() if isinstance(l, nn.Linear)]
+
+
+@pytest.mark.parametrize("check,answer", [
+    (checks_sngan.check_power_iteration, _power_iteration_loop),
+    (checks_sngan.check_spectral_norm_layer, _SNLayer),
+    (checks_sngan.check_lipschitz_bound, lambda m: float(torch.stack(_linear_norms(m)).prod())),
+    (checks_sngan.check_conv_operator_norm, _conv_norm_variant("right")),
+    (checks_sngan.check_conv_operator_norm, _conv_norm_by_vjp),
+])
+def test_checks_pass_right_answers_written_differently(check, answer, capsys):
+    assert check(answer), capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check,answer,phrase", [
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "in_graph"),
+     "two calls before backward (as in a discriminator step"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "detached"), "sigma is detached from the graph"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "eval_update"), "in eval mode u changed"),
+    (checks_sngan.check_conv_operator_norm, _conv_norm_variant("none"), "your A^T returns a smaller image"),
+    (checks_sngan.check_conv_operator_norm, _conv_norm_variant("height_only"), "height and the width separately"),
+    (checks_sngan.check_power_iteration,
+     lambda W, u, n: _unnormalised_u(W, u, n), "square of the right one"),
+])
+def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
+    assert not check(answer)
+    out = capsys.readouterr().out
+    assert phrase in out and out.count("\n") == 1, out
+
+
+@pytest.mark.parametrize("check,answer,expected", [
+    (checks_sngan.check_power_iteration, _sigma_from_old_u, "after one iteration from the given u"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "frobenius"), "expected 1"),
+    (checks_sngan.check_lipschitz_bound, lambda m: float(torch.stack(_linear_norms(m)[:-1]).prod()),
+     "the product of the spectral norms of the Linear layers is"),
+    (checks_sngan.check_conv_operator_norm, _conv_norm_variant("stride_minus_1"),
+     "the SVD of the convolution's matrix gives"),
+])
+def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, expected, capsys):
+    """Wrong answers a student might write that the checks do not diagnose: they still FAIL, with the
+    generic message that shows the expected value."""
+    assert not check(answer)
+    assert expected in capsys.readouterr().out

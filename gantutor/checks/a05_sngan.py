@@ -6,8 +6,10 @@ line and returns True or False:
     check_power_iteration: FAIL - your estimate is sigma(W)^2, not sigma(W): u is not normalised ...
 
 Common wrong answers are named: u left unnormalised (the estimate becomes sigma^2), the Frobenius norm
-instead of the spectral norm, sigma detached from the graph (the gradient of eq. 12 loses a term), u
-updated in eval mode, and the reshaped-kernel norm given for a convolution's operator norm. The test
+instead of the spectral norm, sigma detached from the graph (the gradient of eq. 12 loses a term), the
+buffer u itself in the graph of sigma (a second call before backward, as in every discriminator step,
+then fails with an in-place error), u updated in eval mode, the reshaped-kernel norm given for a
+convolution's operator norm, an adjoint without (or with one shared) ``output_padding``. The test
 matrices have sigma(W) far from 1, where those mistakes show. A check never raises on a wrong answer.
 """
 from __future__ import annotations
@@ -88,6 +90,24 @@ def _register(cls, layer: nn.Linear) -> nn.Linear:
     return layer
 
 
+def _two_calls_then_backward(layer: nn.Linear) -> None:
+    """Call the layer twice in training mode, then backpropagate through both calls, as a
+    discriminator step does with D(real) and D(fake). If sigma keeps the buffer u itself in the graph,
+    the second call's in-place update of u breaks the first call's backward pass."""
+    gen = torch.Generator().manual_seed(7)
+    x1, x2 = (torch.randn(5, 24, generator=gen, dtype=torch.float64) for _ in range(2))
+    out = _call(lambda: layer(x1).sum() + layer(x2).sum())
+    try:
+        out.backward()
+    except RuntimeError as e:
+        if "inplace" in str(e) or "in-place" in str(e):
+            raise _Fail("two calls before backward (as in a discriminator step: D(real), then D(fake)) fail: the "
+                        "second call updates the buffer u in place while the first call's graph still needs it. "
+                        "Use a copy in sigma: self.u.clone() @ W @ v") from None
+        raise _Fail(f"backward through two calls of the layer raised RuntimeError: {e}") from None
+    layer.zero_grad(set_to_none=True)
+
+
 def check_spectral_norm_layer(cls) -> bool:
     """``cls(weight)`` should be a parametrisation module: a buffer ``u`` (in the state_dict), one power
     iteration per call in training mode, none in eval mode, forward(W) = W / (u^T W v) with the
@@ -108,6 +128,7 @@ def check_spectral_norm_layer(cls) -> bool:
         if not _close(norm, 1.0, 1e-5, 1e-9):
             raise _Fail(f"after 60 training-mode calls the normalised weight has spectral norm {norm:.5g}, expected 1: "
                         f"does each call run a power iteration and store u?")
+        _two_calls_then_backward(layer)
         u = layer.state_dict()[buffers[0]].clone()
         layer.eval()
         with torch.no_grad():
@@ -151,24 +172,50 @@ def check_lipschitz_bound(fn: Callable) -> bool:
     return _verdict("check_lipschitz_bound", body)
 
 
+def _ignoring_output_padding(w: torch.Tensor, shape, stride: int, padding: int, n_iter: int = 300) -> float:
+    """The norm a power iteration gives when its adjoint drops ``output_padding``: A^T then returns a
+    smaller image and the iteration runs on inputs of that smaller size."""
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0), dtype=w.dtype)
+    for _ in range(n_iter):
+        x = F.conv_transpose2d(F.conv2d(x, w, stride=stride, padding=padding), w, stride=stride, padding=padding)
+        x = x / x.norm()
+    return float(F.conv2d(x, w, stride=stride, padding=padding).norm())
+
+
+def _norm_on(w: torch.Tensor, shape, stride: int, padding: int) -> float:
+    """The exact operator norm by the SVD of the convolution's explicit matrix."""
+    dense = torch.autograd.functional.jacobian(
+        lambda x: F.conv2d(x[None], w, stride=stride, padding=padding).flatten(),
+        torch.zeros(shape, dtype=torch.float64)).reshape(-1, math.prod(shape))
+    return float(torch.linalg.matrix_norm(dense, 2))
+
+
+CONV_CASES = [  # (k, stride, padding, input shape): output_padding (0, 0), (0, 0), (1, 1), (1, 0)
+    (3, 1, 1, (2, 8, 8)), (4, 2, 1, (2, 8, 8)), (3, 2, 1, (2, 8, 8)), (3, 2, 1, (2, 8, 7))]
+
+
 def check_conv_operator_norm(fn: Callable) -> bool:
     """``fn(weight, input_shape, stride, padding)`` should return max ||conv2d(x)|| / ||x|| over inputs of
-    shape [1, *input_shape], compared here with the SVD of the convolution's explicit matrix."""
+    shape [1, *input_shape], compared here with the SVD of the convolution's explicit matrix. The cases
+    need output_padding 0, 1 in both dimensions, and 1 in the height only (a non-square input)."""
     def body():
         gen = torch.Generator().manual_seed(5)
-        for k, stride, padding in [(3, 1, 1), (4, 2, 1)]:
+        for k, stride, padding, shape in CONV_CASES:
             w = torch.randn(5, 2, k, k, generator=gen, dtype=torch.float64)
-            shape = (2, 8, 8)
-            dense = torch.autograd.functional.jacobian(
-                lambda x: F.conv2d(x[None], w, stride=stride, padding=padding).flatten(),
-                torch.zeros(shape, dtype=torch.float64)).reshape(-1, 128)
-            want = float(torch.linalg.matrix_norm(dense, 2))
+            want = _norm_on(w, shape, stride, padding)
             got = _scalar(_call(fn, w.clone(), shape, stride, padding), "the operator norm")
             if _close(got, want, 1e-3, 1e-9):
                 continue
+            where = f"a {k}x{k} kernel, stride {stride}, padding {padding} on {shape} inputs"
             if _close(got, float(torch.linalg.matrix_norm(w.flatten(1), 2)), 1e-3, 1e-9):
                 raise _Fail("that is sigma of the reshaped kernel [C_out, C_in k k] (what SNGAN divides by), not the "
                             "norm of the convolution: iterate x <- A^T A x with A = conv2d and A^T = conv_transpose2d")
-            raise _Fail(f"for a {k}x{k} kernel, stride {stride}, padding {padding} on {shape} inputs your norm is "
-                        f"{got:.6g}, the SVD of the convolution's matrix gives {want:.6g}")
+            if _close(got, _ignoring_output_padding(w, shape, stride, padding), 1e-3, 1e-9):
+                raise _Fail(f"for {where} your A^T returns a smaller image than the input: conv_transpose2d needs "
+                            f"output_padding = H - ((H_out - 1) stride - 2 padding + k) (here 1) to restore the size")
+            c, h, wd = shape
+            if h != wd and _close(got, _norm_on(w, (c, h, h), stride, padding), 1e-3, 1e-9):
+                raise _Fail(f"for {where} your norm is that of {h}x{h} inputs: compute output_padding for the "
+                            f"height and the width separately, output_padding=(extra_h, extra_w)")
+            raise _Fail(f"for {where} your norm is {got:.6g}, the SVD of the convolution's matrix gives {want:.6g}")
     return _verdict("check_conv_operator_norm", body)
