@@ -86,7 +86,10 @@ def test_mnist_fid_reports_baseline(test_digits):
     assert r.n == 1000 and r.fid >= 0 and r.baseline > 0
     noise = metrics.mnist_fid(torch.rand(1000, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     assert r.fid < noise.fid / 10  # real digits (n=1000 is biased upward) score far below noise
-    assert "baseline" in str(r) or "real training digits" in str(r)
+    assert "1000 real training digits" in str(r)
+    # the floor is computed at the scored n: fewer samples, a higher floor (FID's upward bias)
+    assert r.baseline == pytest.approx(metrics.real_baseline(1000))
+    assert metrics.real_baseline(200) > metrics.real_baseline(2000) > 0
 
 
 def test_conditional_accuracy(test_digits):

@@ -5,5 +5,5 @@ from .distances import (PrecisionRecall, feature_statistics, frechet_distance,  
                         precision_recall_features)
 from .mnist import (FEATURE_DIM, WEIGHTS, ConditionalAccuracy, FIDResult, MNISTClassifier,  # noqa: F401
                     check_images, classifier, classify, conditional_accuracy, features, fid_between,
-                    mnist_fid, precision_recall, train_classifier)
+                    mnist_fid, precision_recall, real_baseline, train_classifier)
 from .toys import ToyScores, toy_scores  # noqa: F401
