@@ -5,6 +5,7 @@ notebook the figure is shown by returning it or by the inline backend.
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, Dict, Optional, Sequence
 
 import matplotlib
@@ -14,8 +15,25 @@ import torch
 
 from . import losses
 
-COLORS = {"data": "black", "gen": "tab:green", "disc": "tab:blue", "minimax": "tab:red",
-          "nonsaturating": "tab:blue", "real": "tab:orange", "fake": "tab:purple"}
+# Okabe and Ito's palette (2008), distinguishable with every common colour-vision deficiency. Importing
+# this module makes it matplotlib's default colour cycle ("C0", "C1", ...), each colour with its own
+# line style, so that no distinction rests on colour alone.
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
+             "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000", "yellow": "#F0E442"}
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 1, 1, 1, 1, 1)))
+COLORS = {"data": "black", "gen": OKABE_ITO["bluish green"], "disc": OKABE_ITO["blue"],
+          "minimax": OKABE_ITO["vermillion"], "nonsaturating": OKABE_ITO["blue"], "real": OKABE_ITO["orange"],
+          "fake": OKABE_ITO["reddish purple"]}
+
+
+def use_colorblind_palette() -> None:
+    """Make :data:`OKABE_ITO` (with :data:`LINESTYLES`) matplotlib's default property cycle."""
+    from cycler import cycler
+
+    matplotlib.rcParams["axes.prop_cycle"] = cycler(color=list(OKABE_ITO.values()), linestyle=list(LINESTYLES))
+
+
+use_colorblind_palette()
 
 
 def _elementwise(fn: Callable, logits: torch.Tensor):
@@ -26,12 +44,21 @@ def _elementwise(fn: Callable, logits: torch.Tensor):
     return vals.detach().numpy(), grad.numpy()
 
 
+# One colour (Okabe-Ito palette, safe for colour-blind readers) AND one line style per generator loss,
+# so the curves stay apart in greyscale too.
+LOSS_STYLES = {"minimax": dict(color="#D55E00", ls="--"), "nonsaturating": dict(color="#0072B2", ls="-"),
+               "lsgan": dict(color="#009E73", ls="-."), "lsgan-8": dict(color="#CC79A7", ls=":")}
+
+
 def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), lim: float = 8.0,
                       xlabel: Optional[str] = None, probability_row: bool = True):
     """The generator's loss and its gradient, minimax vs non-saturating, computed from
-    :mod:`gantutor.losses` by autograd. Top: against the discriminator's logit l on fakes. Bottom:
-    against D(G(z)) = sigmoid(l), the probability that D calls a fake real. Fakes that D rejects sit on
-    the left of each panel, where the minimax loss is flat.
+    :mod:`gantutor.losses` by autograd. Top: against the discriminator's logit l on fakes, where the
+    minimax loss log(1 - sigmoid(l)) is flat for fakes that D rejects (l -> -inf, gradient -sigmoid(l)
+    -> 0). Bottom: against D(G(z)) = sigmoid(l). There the minimax loss is NOT flat (its slope
+    -1/(1 - D) tends to -1 at D = 0); what vanishes is the sigmoid's own derivative dD/dl = D (1 - D),
+    which the logit gradient carries as a factor. The saturation is a property of the loss as a function
+    of the logit, i.e. of the network's parameters, not of D's probability.
 
     For losses of an unbounded raw output (LSGAN's least squares), pass ``xlabel`` to name the top row's
     x axis (the raw output of D) and ``probability_row=False`` to leave out the bottom row, whose
@@ -40,24 +67,23 @@ def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), li
     d = torch.sigmoid(l).numpy()
     rows = 2 if probability_row else 1
     fig, axes = plt.subplots(rows, 2, figsize=(10, 3.5 * rows), constrained_layout=True, squeeze=False)
-    extra_colors = {"lsgan": "tab:green", "lsgan-8": "tab:olive"}
-    for name in g_losses:
+    for i, name in enumerate(g_losses):
         val, grad = _elementwise(losses.g_loss(name), l)
-        c = COLORS.get(name, extra_colors.get(name))
-        axes[0, 0].plot(l, val, color=c, label=name)
-        axes[0, 1].plot(l, np.abs(grad), color=c, label=name)
+        style = dict(LOSS_STYLES.get(name, dict(color=f"C{i}", ls=("-", "--", "-.", ":")[i % 4])), lw=1.8)
+        axes[0, 0].plot(l, val, label=name, **style)
+        axes[0, 1].plot(l, np.abs(grad), label=name, **style)
         if probability_row:
-            axes[1, 0].plot(d, val, color=c, label=name)
+            axes[1, 0].plot(d, val, label=name, **style)
             # dL/dD = dL/dl * dl/dD, with dD/dl = D (1 - D)
-            axes[1, 1].plot(d, np.abs(grad / (d * (1 - d))), color=c, label=name)
+            axes[1, 1].plot(d, np.abs(grad / (d * (1 - d))), label=name, **style)
     axes[0, 0].set(xlabel=xlabel or "discriminator logit on a fake, $l$", ylabel="generator loss",
                    title="loss vs logit" if xlabel is None else "loss vs output")
     axes[0, 1].set(xlabel=xlabel or "$l$", ylabel=r"$|\partial L_G / \partial l|$",
-                   title="gradient vs logit" if xlabel is None else "gradient vs output")
+                   title="gradient vs logit (what reaches G)" if xlabel is None else "gradient vs output")
     if probability_row:
         axes[1, 0].set(xlabel="$D(G(z))$", ylabel="generator loss", title="loss vs $D(G(z))$")
         axes[1, 1].set(xlabel="$D(G(z))$", ylabel=r"$|\partial L_G / \partial D|$", yscale="log",
-                       title="gradient vs $D(G(z))$")
+                       title="gradient vs $D(G(z))$: no loss is flat here")
     for ax in axes.flat:
         ax.axvline(0.0 if ax in axes[0] else 0.5, color="grey", lw=0.5)
         ax.legend()
@@ -65,15 +91,15 @@ def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), li
 
 
 def sigmoid_ce_figure(lim: float = 10.0):
-    """Sigmoid cross-entropy with target 1, -log sigmoid(x), against the logit x, with its gradient:
-    both flatten for x > 2 (the saturation that motivates LSGAN)."""
+    """Sigmoid cross-entropy with target 1, -log sigmoid(l), against the logit l, with its derivative
+    sigmoid(l) - 1: both flatten for l > 2 (the saturation that motivates LSGAN)."""
     l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
     val, grad = _elementwise(lambda t: torch.nn.functional.softplus(-t).mean(), l)
     fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
-    ax.plot(l, val, label=r"loss $-\log\sigma(x)$")
-    ax.plot(l, grad, "--", label=r"gradient $\sigma(x) - 1$")
+    ax.plot(l, val, color="#0072B2", ls="-", label=r"loss $-\log\sigma(l)$")
+    ax.plot(l, grad, color="#D55E00", ls="--", label=r"derivative $\sigma(l) - 1$")
     ax.axhline(0, color="grey", lw=0.5)
-    ax.set(xlabel="logit $x$", title="sigmoid cross-entropy, target 1")
+    ax.set(xlabel="logit $l$", title="sigmoid cross-entropy, target 1")
     ax.legend()
     return fig
 
@@ -149,15 +175,15 @@ def decision_map(D: torch.nn.Module, lim: float, n: int = 120):
 
 def scatter_2d(ax, real: torch.Tensor, fake: torch.Tensor, D: Optional[torch.nn.Module] = None,
                lim: float = 1.5, title: Optional[str] = None):
-    """Real (orange) and generated (purple) 2D points over the discriminator's map D(x) (blue = real)."""
+    """Real (orange dots) and generated (purple crosses) 2D points over the discriminator's map D(x) (blue = real)."""
     if D is not None:
         xs, ys, prob = decision_map(D, lim)
         im = ax.contourf(xs, ys, prob, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.6)
         if not getattr(ax, "_gantutor_cbar", False):
             ax.figure.colorbar(im, ax=ax, label="$D(x)$")
             ax._gantutor_cbar = True
-    ax.scatter(real[:, 0], real[:, 1], s=3, color=COLORS["real"], label="real")
-    ax.scatter(fake[:, 0], fake[:, 1], s=3, color=COLORS["fake"], label="generated")
+    ax.scatter(real[:, 0], real[:, 1], s=3, marker="o", color=COLORS["real"], label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=6, marker="x", linewidths=0.6, color=COLORS["fake"], label="generated")
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
     if title:
         ax.set_title(title)
@@ -165,35 +191,58 @@ def scatter_2d(ax, real: torch.Tensor, fake: torch.Tensor, D: Optional[torch.nn.
     return ax
 
 
-def animate(fig, update: Callable[[int], None], n_frames: int, interval: int = 200):
-    """A matplotlib animation as HTML with play controls (jshtml), which plays in a static web page
-    without a kernel. ``update(i)`` redraws frame i on ``fig``. The figure is closed afterwards."""
+def animate(fig, update: Callable[[int], None], n_frames: int, interval: int = 200, alt: Optional[str] = None):
+    """Frames ``update(0) ... update(n_frames - 1)`` of ``fig`` as HTML that plays in a static web page
+    without a kernel: an H.264 video with controls (:mod:`gantutor.animation`; without ffmpeg, fewer
+    JPEG frames in matplotlib's player). ``interval`` is milliseconds per frame; ``alt`` the text
+    alternative (default: described from the figure's titles, labels and legends). Closes ``fig``."""
     from IPython.display import HTML
-    from matplotlib import animation
+    from matplotlib import animation as mpl_animation
 
-    matplotlib.rcParams["animation.embed_limit"] = 40  # MB
-    anim = animation.FuncAnimation(fig, update, frames=n_frames, interval=interval)
-    html = anim.to_jshtml(default_mode="once")
-    plt.close(fig)
-    return HTML(html)
+    from . import animation
+
+    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 1:
+        raise ValueError(f"n_frames: expected a positive integer, got {n_frames!r}")
+    try:
+        update(0)
+        first_titles = [ax.get_title() for ax in fig.axes]
+        ffmpeg = animation.ffmpeg_executable()
+        if ffmpeg is not None:
+            frames = animation.figure_frames(fig, update, range(n_frames))
+            mp4 = animation.encode_mp4(frames, 1000.0 / interval, ffmpeg=ffmpeg)
+            text = animation.video_html(mp4, alt or animation.describe(fig, n_frames, first_titles), frames[0].shape[1])
+        else:
+            keep = animation.subsample(n_frames, animation.FALLBACK_FRAMES)
+            anim = mpl_animation.FuncAnimation(fig, update, frames=keep, interval=interval * n_frames / len(keep))
+            with matplotlib.rc_context({"animation.frame_format": "jpeg", "savefig.dpi": animation.FALLBACK_DPI,
+                                        "animation.embed_limit": 40}):
+                js = anim.to_jshtml(default_mode="once")
+            text = animation.offline_jshtml(js, alt or animation.describe(fig, n_frames, first_titles))
+    finally:
+        plt.close(fig)
+    return HTML(text)
 
 
 def frames_animation(frames: Sequence[np.ndarray], titles: Optional[Sequence[str]] = None, interval: int = 250,
-                     figsize=(9, 3.2)):
-    """Animate a list of pre-rendered RGB frames (for example the dashboard's recorded states)."""
-    if not frames:
+                     figsize=None, alt: Optional[str] = None):
+    """Animate pre-rendered RGB(A) frames (for example the dashboard's recorded pictures) with
+    :func:`animate`. With ``figsize=None`` each frame pixel is one pixel of the animation."""
+    if not len(frames):
         raise ValueError("frames is empty: record at least one frame before animating")
-    fig, ax = plt.subplots(figsize=figsize)
-    fig.subplots_adjust(0, 0, 1, 0.93 if titles else 1)
+    h, w = np.asarray(frames[0]).shape[:2]
+    top = 0.93 if titles else 1.0
+    dpi = 100
+    fig = plt.figure(figsize=figsize or (w / dpi, h / dpi / top), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, top))
     ax.set_axis_off()
-    im = ax.imshow(frames[0])
+    im = ax.imshow(frames[0], interpolation="nearest")
 
     def update(i):
         im.set_data(frames[i])
         if titles:
             ax.set_title(titles[i], fontsize=9)
 
-    return animate(fig, update, len(frames), interval)
+    return animate(fig, update, len(frames), interval, alt=alt)
 
 
 def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[Dict[str, str]] = None):
@@ -227,4 +276,38 @@ def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[
         top.set_xticks([0.02, 0.1, 0.5, 0.9, 0.98])
         top.set_xlabel(r"$D(G(z)) = \sigma(l)$ (BCE losses only)", fontsize=8)
     axes[0].legend(fontsize=9, loc="upper center", ncol=2)
+    return fig
+
+
+def pretrained_caption(record: dict) -> str:
+    """One line on a shipped checkpoint's record (:func:`gantutor.pretrain.load`): steps, CPU time and
+    the measured scores stored by its recipe."""
+    info = record["info"]
+    threads = info.get("threads", "?")
+    text = (f"{info['steps']:,} generator steps in {info['train_cpu_seconds'] / 60:.1f} min of CPU "
+            f"({threads} thread{'s' if threads != 1 else ''}); MNIST-FID {info['fid']:.1f} "
+            f"(n = {info['eval_n']:,}; real digits {info['fid_baseline']:.1f})")
+    if "accuracy" in info:
+        text += f", conditional accuracy {100 * info['accuracy']:.1f}%"
+    return text
+
+
+def pretrained_panel(name: str, n: int = 64, seed: int = 0):
+    """``n`` samples of the shipped checkpoint ``name`` (for example ``"dcgan-mnist"``) from fixed noise
+    (``seed``), titled with the recipe's name and captioned with :func:`pretrained_caption`. A
+    conditional generator draws digit ``i % 10`` in column i of each row."""
+    from . import pretrain
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    G, record = pretrain.load(name)
+    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+    n_classes = getattr(G, "n_classes", 0)
+    with torch.no_grad():
+        images = G(z, torch.arange(n) % n_classes) if n_classes else G(z)
+    nrow = n_classes or int(np.ceil(np.sqrt(n)))
+    fig, ax = plt.subplots(figsize=(5.5, 5.5 * np.ceil(n / nrow) / nrow + 0.9), constrained_layout=True)
+    sample_grid(images, nrow=nrow, ax=ax, title=f"shipped checkpoint {name!r}" +
+                (": column d = digit d" if n_classes else ""))
+    fig.supxlabel(textwrap.fill(pretrained_caption(record), 72), fontsize=8)
     return fig

@@ -33,7 +33,8 @@ def runs(tmp_path_factory):
                              "+ F.softplus(-mismatch_logits).mean()")
     no_concat = _solution_with(tmp / "no_concat", "t1-code", "h = torch.cat([z, G.embed(y)], dim=1)",
                                "h = torch.cat([z, torch.zeros(len(z), G.embed.embedding_dim)], dim=1)")
-    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "blank": nb.start_nbval(STUDENT),
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION),
+                         "blank": nb.start([MAKE_STUDENT, "--validate", STUDENT], cwd=ROOT),
                          "as_real": nb.start_nbval(as_real), "no_concat": nb.start_nbval(no_concat)})
     yield runs
     runs.close()
@@ -54,7 +55,7 @@ def test_student_version_hides_solutions():
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
     assert len(checks) == 3
-    assert all([o.get("text", "").endswith(": PASS\n") for o in c.outputs] == [True] for c in checks)
+    assert all(not c.outputs and c.execution_count is None for c in checks)  # no stored PASS under a stub
     assert sum("raise NotImplementedError" in c.source for c in student.cells if c.cell_type == "code") == 3
 
 
@@ -63,7 +64,7 @@ def test_nbval_passes_on_the_solution(runs):
     assert rc == 0, out[-4000:] + err[-2000:]
 
 
-def test_nbval_fails_on_the_blank_student_notebook(runs):
+def test_validate_fails_on_the_blank_student_notebook(runs):
     rc, out, _ = runs("blank")
     assert rc != 0
     assert "3 failed, 5 passed" in out, out[-3000:]
@@ -111,6 +112,11 @@ CASES = [
     (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).detach(), "no gradient"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(z), "raised RuntimeError"),
     (checks_cgan.check_cgan_generator, _todo, "not implemented yet"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).tolist(), "as a torch.Tensor"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y)[:, :, :2], "expected shape"),
+    # unnamed: a fresh embedding table instead of the generator's own G.embed
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, torch.nn.Embedding(10, 10)(y)], 1))
+     .view(len(z), *G.out_shape), "differs from"),
     (checks_cgan.check_mismatched_labels, conditional.mismatched_labels, None),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)) % K, None),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + 1) % K, "always gets the same wrong label"),
@@ -120,6 +126,10 @@ CASES = [
     (checks_cgan.check_mismatched_labels,
      lambda y, K: (y + torch.where(torch.rand(y.shape) < 0.8, 1, torch.randint(1, K, y.shape))) % K, "not uniform"),
     (checks_cgan.check_mismatched_labels, lambda y, K: y.add_(1).remainder_(K), "in place"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: ((y + 1) % K)[:-1], "one label per input label"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: ((y + 1) % K).tolist(), "as a torch.Tensor"),
+    # unnamed: an off-by-one shift in 1..K-2, which never gives the label y - 1
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K - 1, y.shape)) % K, "not uniform"),
     (checks_cgan.check_three_term_loss, _loss, None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: conditional.d_conditional_bce(r, f, m), None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean()
@@ -136,6 +146,15 @@ CASES = [
      + torch.log(1 - torch.sigmoid(f)).mean() + torch.log(1 - torch.sigmoid(m)).mean()), "extreme logits"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: torch.tensor(float(_loss(r, f, m))), "not differentiable"),
     (checks_cgan.check_three_term_loss, _todo, "not implemented yet"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: 3 * torch.cat([F.softplus(-r), F.softplus(f), F.softplus(m)]).mean(),
+     "one mean over the batches together"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean()
+     + 2 * torch.cat([F.softplus(f), F.softplus(m)]).mean(), "one mean over the batches together"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r) + F.softplus(m), "return one number"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: float(_loss(r, f, m)), "as a scalar tensor"),
+    # unnamed: one-sided label smoothing on the real pairs
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
+     + F.softplus(f).mean() + F.softplus(m).mean(), "your loss differs from"),
 ]
 
 

@@ -54,7 +54,7 @@ def test_student_version_is_generated_and_hides_answers():
     assert "(i - 1) * s - 2 * p + k" not in text and "nn.Tanh()" not in text
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
-    assert len(checks) == 3 and all(c.outputs[0]["text"].endswith(": PASS\n") for c in checks)
+    assert len(checks) == 3 and all(not c.outputs and c.execution_count is None for c in checks)  # no PASS under a stub
     result = nb.run([nb.MAKE_STUDENT, "--check"], cwd=nb.ROOT)
     assert "a06_dcgan" not in result.stderr
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 
 from gantutor.checks import a03_lsgan as checks_lsgan
@@ -64,43 +65,105 @@ def test_student_version_is_generated_and_hides_answers():
     assert "BEGIN SOLUTION" not in text and "(-1.0, 1.0, 0.0)" not in text and "Instructor notes" not in text
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
-    assert len(checks) == 5 and all(c.outputs[0]["text"].endswith(": PASS\n") for c in checks)
+    assert len(checks) == 5 and all(not c.outputs for c in checks)  # no stored PASS under a stub
 
 
 # ---- the check functions directly -------------------------------------------------------------------
+# Each check: right answers (also written differently from the solution), every wrong answer its
+# messages name, and plausible wrong answers no message names (marked "unnamed"), which must still FAIL.
 
 def _ls_d(r, f, a, b):
     return 0.5 * ((r.reshape(-1) - b) ** 2).mean() + 0.5 * ((f.reshape(-1) - a) ** 2).mean()
 
 
-def test_checks_pass_on_right_answers(capsys):
-    assert checks_lsgan.check_d_least_squares(_ls_d)
-    assert checks_lsgan.check_g_least_squares(lambda f, c: 0.5 * ((f.reshape(-1) - c) ** 2).mean())
-    assert checks_lsgan.check_lsgan_optimal_discriminator(theory.lsgan_optimal_discriminator)
-    assert checks_lsgan.check_lsgan_generator_value(theory.lsgan_generator_value)
-    assert checks_lsgan.check_chi2_identity((0, 2, 1), theory.lsgan_generator_value,
-                                            lambda p, q: 0.5 * theory.lsgan_chi2(p, q))
-    assert capsys.readouterr().out.count(": PASS\n") == 5
+def _ls_g(f, c):
+    return 0.5 * ((f.reshape(-1) - c) ** 2).mean()
 
 
-@pytest.mark.parametrize("fn,message", [
-    (lambda r, f, a, b: F.softplus(-r.reshape(-1)).mean() + F.softplus(f.reshape(-1)).mean(), "binary cross-entropy"),
-    (lambda r, f, a, b: _ls_d(r, f, b, a), "swapped"),
-    (lambda r, f, a, b: 2 * _ls_d(r, f, a, b), "factor 1/2"),
-    (lambda r, f, a, b: 0.5 * ((r.reshape(-1) - b) ** 2).sum() + 0.5 * ((f.reshape(-1) - a) ** 2).sum(), "sum over the batch"),
-])
-def test_d_check_names_wrong_answers(fn, message, capsys):
-    assert not checks_lsgan.check_d_least_squares(fn)
-    assert message in capsys.readouterr().out
+def _dstar(p, q, a, b):
+    return (b * p + a * q) / (p + q)
 
 
-def test_g_check_and_theory_checks_name_wrong_answers(capsys):
-    assert not checks_lsgan.check_g_least_squares(lambda f, c: F.softplus(-f.reshape(-1)).mean())
-    assert not checks_lsgan.check_lsgan_optimal_discriminator(lambda p, q, a, b: (a * p + b * q) / (p + q))
-    assert not checks_lsgan.check_lsgan_generator_value(lambda p, q, a, b, c: 2 * theory.lsgan_generator_value(p, q, a, b, c))
-    assert not checks_lsgan.check_chi2_identity((0, 1, 1), theory.lsgan_generator_value,
-                                                lambda p, q: 0.5 * theory.lsgan_chi2(p, q))
-    out = capsys.readouterr().out
-    for phrase in ("non-saturating BCE", "a and b are swapped", "factor 1/2 is missing", "eq. (9)"):
-        assert phrase in out, phrase
-    assert out.count("\n") == 4  # one line per verdict
+def _half(p, q):
+    return 0.5 * theory.lsgan_chi2(p, q)
+
+
+def _pooled(r, f, a, b, times=1.0):
+    return times * torch.cat([(r.reshape(-1) - b) ** 2, (f.reshape(-1) - a) ** 2]).mean()
+
+
+CASES = [
+    (checks_lsgan.check_d_least_squares, (_ls_d,), None),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * F.mse_loss(r.flatten(), torch.full_like(r.flatten(), b))
+                                          + 0.5 * F.mse_loss(f.flatten(), torch.full_like(f.flatten(), a)),), None),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: F.softplus(-r.reshape(-1)).mean()
+                                          + F.softplus(f.reshape(-1)).mean(),), "binary cross-entropy"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(r, f, b, a),), "swapped"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 2 * _ls_d(r, f, a, b),), "factor 1/2"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(torch.sigmoid(r), torch.sigmoid(f), a, b),),
+     "applied a sigmoid"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((r.reshape(-1) - b) ** 2).mean(),), "only the real term"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((f.reshape(-1) - a) ** 2).mean(),), "only the fake term"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _pooled(r, f, a, b),), "one mean over the real and fake"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((r.reshape(-1) - b) ** 2).sum()
+                                          + 0.5 * ((f.reshape(-1) - a) ** 2).sum(),), "sum over the batch"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: torch.tensor(float(_ls_d(r, f, a, b))),), "not differentiable"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((r - b) ** 2).mean() + 0.5 * ((f.T - a) ** 2).mean()
+                                          * (1 if r.dim() == 1 else 1.3),), "flatten D's outputs"),
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * (r - b) ** 2 + 0.5 * (f - a) ** 2,), "one value per sample"),
+    # unnamed: the fake target taken as 0 whatever a is
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(r, f, 0.0, b),), "expected"),
+    (checks_lsgan.check_g_least_squares, (_ls_g,), None),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: F.softplus(-f.reshape(-1)).mean(),), "non-saturating BCE"),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: 2 * _ls_g(f, c),), "factor 1/2 is missing"),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: -_ls_g(f, c),), "sign error"),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: _ls_g(torch.sigmoid(f), c),), "applied a sigmoid"),
+    # unnamed: the square of the mean instead of the mean of squares
+    (checks_lsgan.check_g_least_squares, (lambda f, c: 0.5 * (f.reshape(-1) - c).mean() ** 2,), "expected"),
+    (checks_lsgan.check_lsgan_optimal_discriminator, (theory.lsgan_optimal_discriminator,), None),
+    (checks_lsgan.check_lsgan_optimal_discriminator, (lambda p, q, a, b: a + (b - a) * p / (p + q),), None),
+    (checks_lsgan.check_lsgan_optimal_discriminator, (lambda p, q, a, b: _dstar(p, q, b, a),), "a and b are swapped"),
+    (checks_lsgan.check_lsgan_optimal_discriminator, (lambda p, q, a, b: p / (p + q),), "original GAN"),
+    (checks_lsgan.check_lsgan_optimal_discriminator, (lambda p, q, a, b: _dstar(p, q, a, b)[None],), "has shape"),
+    # unnamed: the average of the targets weighted by the densities but not normalised
+    (checks_lsgan.check_lsgan_optimal_discriminator, (lambda p, q, a, b: (b * p + a * q) / 2,), "your D* is"),
+    (checks_lsgan.check_lsgan_generator_value, (theory.lsgan_generator_value,), None),
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 0.5 * float(np.sum((p + q) * (_dstar(p, q, a, b) - c) ** 2)),),
+     None),
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 2 * theory.lsgan_generator_value(p, q, a, b, c),),
+     "factor 1/2 is missing"),
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 0.5 * np.sum(q * (_dstar(p, q, a, b) - c) ** 2),),
+     "only the fake term"),
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: np.mean((_dstar(p, q, a, b) - c) ** 2),),
+     "averaged over points"),
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: (_dstar(p, q, a, b) - c) ** 2,), "returned"),
+    # unnamed: distance to b instead of c
+    (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: theory.lsgan_generator_value(p, q, a, b, b),), "expected"),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), theory.lsgan_generator_value, _half), None),
+    (checks_lsgan.check_chi2_identity, ((0, 2, 1), theory.lsgan_generator_value, _half), None),
+    (checks_lsgan.check_chi2_identity, ((1, -1, 0), theory.lsgan_generator_value, _half), None),  # the sign flip
+    (checks_lsgan.check_chi2_identity, (lambda: [3.0, 1.0, 2.0], theory.lsgan_generator_value, _half), None),
+    (checks_lsgan.check_chi2_identity, ((0, 1, 1), theory.lsgan_generator_value, _half), "eq. (9)"),
+    (checks_lsgan.check_chi2_identity, ((0, 1, 0), theory.lsgan_generator_value, _half), "the identity needs"),
+    (checks_lsgan.check_chi2_identity, ((-1, 1), theory.lsgan_generator_value, _half), "three numbers"),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), theory.lsgan_generator_value, theory.lsgan_chi2), "whole chi-square"),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), theory.lsgan_generator_value,
+                                        lambda p, q: 0.5 * theory.pearson_chi2(p, q)), "half_chi2 is"),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), lambda p, q, a, b, c: 2 * theory.lsgan_generator_value(p, q, a, b, c),
+                                        _half), "check generator_value"),
+    # unnamed: only one of the two conditions (b - c = 1) met
+    (checks_lsgan.check_chi2_identity, ((-2, 1, 0), theory.lsgan_generator_value, _half), "the identity needs"),
+]
+
+
+@pytest.mark.parametrize("check, args, diagnosis", CASES, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)])
+def test_check_functions(capsys, check, args, diagnosis):
+    ok = check(*args)
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert out.err == "" and len(lines) == 1, out
+    assert lines[0].startswith(check.__name__ + ": ") and ok == lines[0].endswith(": PASS")
+    if diagnosis is None:
+        assert ok, lines[0]
+    else:
+        assert not ok and diagnosis in lines[0], lines[0]

@@ -37,9 +37,12 @@ def _solution_with(folder: Path, cell_id: str, old: str, new: str) -> Path:
 def _blank_but_run(folder: Path) -> Path:
     """The blank student notebook as a student would save it: its check cells store their FAIL lines."""
     nb = nbformat.read(STUDENT, as_version=4)
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            out["text"] = out["text"].replace(": PASS", ": FAIL - not implemented yet (NotImplementedError)")
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.source.startswith("# NBVAL_CHECK_OUTPUT"):
+            name = cell.source.split("check_")[1].split("(")[0]
+            cell.execution_count = i
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=f"check_{name}: FAIL - not implemented yet (NotImplementedError)\n")]
     folder.mkdir()
     path = folder / "blank_but_run.ipynb"
     nbformat.write(nb, path)
@@ -57,7 +60,7 @@ def runs(tmp_path_factory):
                               "return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()",
                               "return -(torch.log(torch.sigmoid(real_logits)).mean() "
                               "+ torch.log(1 - torch.sigmoid(fake_logits)).mean())")
-    procs = {"solution": nb.start_nbval(SOLUTION), "blank": nb.start_nbval(STUDENT),
+    procs = {"solution": nb.start_nbval(SOLUTION), "blank": nb.start([MAKE_STUDENT, "--validate", STUDENT], cwd=ROOT),
              "minimax": nb.start_nbval(minimax), "unstable": nb.start_nbval(unstable),
              "validate_blank": nb.start([MAKE_STUDENT, "--validate", _blank_but_run(tmp / "blank")], cwd=ROOT)}
     runs = nb.NbvalRuns(procs)
@@ -72,15 +75,14 @@ def test_student_notebooks_are_up_to_date():
     assert proc.returncode == 0, f"run `make student`:\n{proc.stdout}{proc.stderr}"
 
 
-def test_student_version_hides_solutions_and_keeps_expected_outputs():
+def test_student_version_hides_solutions_and_stores_no_verdicts():
     student = nbformat.read(STUDENT, as_version=4)
     text = STUDENT.read_text(encoding="utf8")
     for secret in ("BEGIN SOLUTION", "softplus(-real_logits)", "Instructor notes", "saturates"):
         assert secret not in text, secret
     check_cells = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
     assert len(check_cells) == 6
-    for cell in check_cells:
-        assert [o.get("text", "").endswith(": PASS\n") for o in cell.outputs] == [True]
+    assert all(not c.outputs and c.execution_count is None for c in check_cells)  # no PASS under a stub
     others = [c for c in student.cells if c.cell_type == "code" and c not in check_cells]
     assert all(not c.outputs for c in others)
     assert sum("raise NotImplementedError" in c.source for c in others) == 6
@@ -92,7 +94,8 @@ def test_nbval_passes_on_the_solution(runs):
     assert rc == 0, out[-4000:] + err[-2000:]
 
 
-def test_nbval_fails_on_the_blank_student_notebook(runs):
+def test_validate_fails_on_the_blank_student_notebook(runs):
+    """The student version stores no verdicts; --validate puts the expected PASS lines back and fails."""
     rc, out, _ = runs("blank")
     assert rc != 0
     assert "6 failed, 8 passed" in out, "a cell raised instead of failing its check"
@@ -175,43 +178,144 @@ def _value(p, q):
     return float(np.sum(p * np.log(d)) + np.sum(q * np.log(1 - d)))  # nan where p or q is 0
 
 
+def _pooled(r, f, times=1.0):
+    return times * torch.cat([F.softplus(-r.reshape(-1)), F.softplus(f.reshape(-1))]).mean()
+
+
+def _step_pooled(D, G, opt, x, z, times=2.0):
+    with torch.no_grad():
+        fake = G(z)
+    logits = torch.cat([D(x).reshape(-1), D(fake).reshape(-1)])
+    loss = times * F.binary_cross_entropy_with_logits(logits, torch.cat([torch.ones(len(x)), torch.zeros(len(z))]))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _step_smoothed(D, G, opt, x, z):
+    """Label smoothing (real target 0.9): a plausible wrong answer no message names."""
+    with torch.no_grad():
+        fake = G(z)
+    real_l = D(x)
+    loss = F.binary_cross_entropy_with_logits(real_l, torch.full_like(real_l, 0.9)) + F.softplus(D(fake)).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _step_ascend(D, G, opt, x, z):
+    loss = losses.d_bce(D(x), D(G(z).detach()))
+    opt.zero_grad()
+    (-loss).backward()
+    opt.step()
+    return loss
+
+
+def _step_g_changed(D, G, opt, x, z):
+    loss = _step(D, G, opt, x, z)
+    with torch.no_grad():
+        next(G.parameters()).add_(1.0)
+    return loss
+
+
+def _step_returns(value):
+    def step(D, G, opt, x, z):
+        _step(D, G, opt, x, z)
+        return value
+    return step
+
+
+def _step_pre_update_loss(D, G, opt, x, z):
+    loss = _step(D, G, opt, x, z)
+    return losses.d_bce(D(x), D(G(z).detach()))  # the loss AFTER the update: a different number
+
+
+def _unweighted(p, q):
+    d = p / (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.mean(np.log(d)) + np.mean(np.log1p(-d)))
+
+
+GENERIC = "expected"  # the generic verdict "... your loss is X, expected Y" of an unnamed wrong answer
+
+# Every message each check can print is named by at least one wrong answer below; the ones marked
+# "unnamed" are plausible wrong answers that no message names and that must still FAIL.
 CASES = [
     (checks.check_d_loss, losses.d_bce, None),
     (checks.check_d_loss, lambda r, f: F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
      + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)), None),
     (checks.check_d_loss, lambda r, f: losses.d_bce(f, r), "labels are swapped"),
     (checks.check_d_loss, lambda r, f: -losses.d_bce(r, f), "sign error"),
+    (checks.check_d_loss, lambda r, f: losses.d_bce(r, f) / 2, "half the expected value"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r.reshape(-1)).mean(), "only the real term"),
+    (checks.check_d_loss, lambda r, f: F.softplus(f.reshape(-1)).mean(), "only the fake term"),
+    (checks.check_d_loss, lambda r, f: _pooled(r, f, 2.0), "one mean over the real and fake batches together"),
     (checks.check_d_loss, lambda r, f: F.softplus(-r) + F.softplus(f), "take the mean over the batch"),
     (checks.check_d_loss, lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(), "sum over the batch"),
     (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r)).mean()
      - torch.log(1 - torch.sigmoid(f)).mean(), "inf for extreme logits"),
     (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r) + 1e-8).mean()
      - torch.log(1 - torch.sigmoid(f) + 1e-8).mean(), "right for moderate logits"),
+    (checks.check_d_loss, lambda r, f: -torch.log(r).mean() - torch.log(1 - f).mean(), "log of the logits"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean() if r.dim() == 1
+     else F.softplus(-r).mean() + F.softplus(f.T).mean() * 1.5, "flatten the logits first"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r.reshape(-1, 1) + 0 * f.reshape(1, -1)), "not a scalar"),
+    (checks.check_d_loss, lambda r, f: float(losses.d_bce(r, f)), "returned a float"),
     (checks.check_d_loss, lambda r, f: torch.tensor(float(losses.d_bce(r, f))), "not differentiable"),
     (checks.check_d_loss, _todo, "not implemented yet (NotImplementedError)"),
     (checks.check_d_loss, lambda r, f: r.no_such_method(), "raised AttributeError"),
+    # unnamed: one-sided label smoothing (real target 0.9)
+    (checks.check_d_loss, lambda r, f: F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
+     + F.softplus(f).mean(), GENERIC),
     (checks.check_g_minimax, losses.g_minimax, None),
     (checks.check_g_minimax, losses.g_nonsaturating, "equals the non-saturating loss"),
+    (checks.check_g_minimax, lambda f: F.softplus(f).mean(), "sign error"),
+    (checks.check_g_minimax, lambda f: F.logsigmoid(f).mean(), "your loss is log D(G(z))"),
     (checks.check_g_minimax, lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "-inf for extreme logits"),
+    # unnamed: 1 - D(G(z)) confused with the logit 1 - l
+    (checks.check_g_minimax, lambda f: F.logsigmoid(1 - f).mean(), GENERIC),
     (checks.check_g_nonsaturating, losses.g_nonsaturating, None),
     (checks.check_g_nonsaturating, losses.g_minimax, "your loss equals the minimax loss log(1 - D(G(z))); "
      "the non-saturating loss is -log D(G(z))"),
+    (checks.check_g_nonsaturating, lambda f: F.softplus(f).mean(), "the discriminator's fake term"),
     (checks.check_g_nonsaturating, lambda f: -losses.g_nonsaturating(f), "sign error"),
     (checks.check_g_nonsaturating, lambda f: -torch.log(torch.sigmoid(f)).mean(), "inf for extreme logits"),
+    # unnamed: "make D's output large", minus the mean logit
+    (checks.check_g_nonsaturating, lambda f: -f.mean(), GENERIC),
     (checks.check_optimal_discriminator, theory.optimal_discriminator, None),
     (checks.check_optimal_discriminator, lambda p, q: torch.tensor(p) / torch.tensor(p + q), None),
     (checks.check_optimal_discriminator, lambda p, q: q / (p + q), "1 - D*"),
     (checks.check_optimal_discriminator, lambda p, q: p / q, "density ratio"),
+    (checks.check_optimal_discriminator, lambda p, q: np.full_like(p, 0.5), "1/2 everywhere"),
+    (checks.check_optimal_discriminator, lambda p, q: (p / (p + q))[:, None], "has shape"),
+    (checks.check_optimal_discriminator, lambda p, q: (p / q) / (1 + p / q), "nan or inf"),
+    # unnamed: the mixture m = (p + q) / 2 in place of D*
+    (checks.check_optimal_discriminator, lambda p, q: (p + q) / 2, "your D* is"),
     (checks.check_value_at_optimum, theory.value_at_optimum, None),
     (checks.check_value_at_optimum, _value, "0 * log 0 counts as 0"),
     (checks.check_value_at_optimum, lambda p, q: 2 * theory.js(p, q), "2 JS"),
+    (checks.check_value_at_optimum, lambda p, q: theory.js(p, q) - theory.LOG4, "JS - log 4"),
     (checks.check_value_at_optimum, lambda p, q: -theory.value_at_optimum(p, q), "sign error"),
+    (checks.check_value_at_optimum, _unweighted, "averaged over points"),
+    (checks.check_value_at_optimum, lambda p, q: np.array([1.0, 2.0]), "returned 2 numbers"),
+    # unnamed: the wrong constant, 2 JS - log 2
+    (checks.check_value_at_optimum, lambda p, q: 2 * theory.js(p, q) - np.log(2), "expected 2 JS - log 4"),
     (checks.check_training_step, _step, None),
     (checks.check_training_step, lambda *a: _step(*a, zero=False), "zero_grad"),
     (checks.check_training_step, lambda *a: _step(*a, swap=True), "swapped"),
+    (checks.check_training_step, _step_ascend, "climbed the loss"),
+    (checks.check_training_step, lambda *a: _step_pooled(*a, times=2.0), "one BCE over the real and fake batches"),
+    (checks.check_training_step, lambda *a: _step_pooled(*a, times=1.0), "one BCE over the real and fake batches"),
     (checks.check_training_step, lambda *a: _step(*a, detach=False), "gradients flowed into G"),
+    (checks.check_training_step, _step_g_changed, "G's weights changed"),
     (checks.check_training_step, lambda D, G, opt, x, z: None, "did not change"),
     (checks.check_training_step, lambda D, G, opt, x, z: (_step(D, G, opt, x, z), None)[1], "return the loss"),
+    (checks.check_training_step, _step_returns([1.0, 2.0]), "return the loss as a number"),
+    (checks.check_training_step, _step_pre_update_loss, "but you returned"),
+    # unnamed: one-sided label smoothing
+    (checks.check_training_step, _step_smoothed, "differ from one optimiser step"),
 ]
 
 

@@ -26,15 +26,18 @@ __all__ = ["check_d_loss", "check_g_minimax", "check_g_nonsaturating", "check_op
 # ---- losses of logits -----------------------------------------------------------------------------
 
 def _logit_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
-    """Moderate logits of shape [N] and [N, 1], then extreme ones (real -> -120, fake -> +120 and so on)."""
+    """Moderate logits of shape [N] and [N, 1], then (two-argument losses) a real batch of 8 and a
+    fake batch of 5, then extreme ones (real -> -120, fake -> +120 and so on). The unequal batches
+    catch one mean over both batches, which equals the sum of the two means only for equal sizes."""
     gen = torch.Generator().manual_seed(1234)
     moderate = tuple(3.0 * torch.randn(8, generator=gen) for _ in range(n_args))
     extreme_real = torch.tensor([-50.0, 50.0, -120.0, 120.0, 0.0])
     extreme_fake = torch.tensor([50.0, -50.0, 120.0, -120.0, 1.0])
     extreme = (extreme_fake,) if n_args == 1 else (extreme_real, extreme_fake)
-    return [("logits of shape [8]", moderate),
-            ("logits of shape [8, 1]", tuple(t[:, None] for t in moderate)),
-            ("extreme logits (+-50, +-120)", extreme)]
+    cases = [("logits of shape [8]", moderate), ("logits of shape [8, 1]", tuple(t[:, None] for t in moderate))]
+    if n_args == 2:
+        cases.append(("a real batch of 8 and a fake batch of 5", (moderate[0], 3.0 * torch.randn(5, generator=gen))))
+    return cases + [("extreme logits (+-50, +-120)", extreme)]
 
 
 
@@ -76,6 +79,10 @@ def _sp(t):
     return F.softplus(t).mean()
 
 
+_POOLED = ("you took one mean over the real and fake batches together; that weights the two terms by "
+           "their batch sizes (right only when they are equal): take the mean of each term separately")
+
+
 def check_d_loss(fn: Callable) -> bool:
     """``fn(real_logits, fake_logits)`` should be mean(softplus(-l_real)) + mean(softplus(l_fake))."""
     wrong = [
@@ -84,7 +91,11 @@ def check_d_loss(fn: Callable) -> bool:
         (lambda r, f: -_sp(-r) - _sp(f), "sign error: you returned V(D, G) = E[log D(x)] + "
          "E[log(1 - D(G(z)))], which D maximises; the loss to minimise is its negative"),
         (lambda r, f: (_sp(-r) + _sp(f)) / 2, "your loss is half the expected value: the loss is the SUM of "
-         "the real mean and the fake mean (not their average, nor one mean over both batches)"),
+         "the real mean and the fake mean (not their average)"),
+        (lambda r, f: torch.cat([F.softplus(-r), F.softplus(f)]).mean(), _POOLED),
+        (lambda r, f: 2 * torch.cat([F.softplus(-r), F.softplus(f)]).mean(), _POOLED),
+        (lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(), "your loss is the sum over the batch; take "
+         "the mean of each term (every loss here is a batch mean)"),
         (lambda r, f: _sp(-r), "your loss has only the real term -log D(x); add the fake term -log(1 - D(G(z)))"),
         (lambda r, f: _sp(f), "your loss has only the fake term -log(1 - D(G(z))); add the real term -log D(x)"),
     ]
@@ -195,18 +206,24 @@ def _step_setup():
         torch.manual_seed(7)
         G = MLPGenerator(4, (2,), hidden=(16,), value_range=None)
         D = MLPDiscriminator((2,), hidden=(16,))
-        x_real, z = torch.randn(32, 2) + 2.0, torch.randn(32, 4)
+        x_real, z = torch.randn(32, 2) + 2.0, torch.randn(24, 4)   # unequal batches: see _logit_cases
         for p in list(D.parameters()) + list(G.parameters()):
             p.grad = 0.5 * torch.randn_like(p)
     return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
 
 
-def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0):
+def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0, pooled: float = 0.0):
+    """The right step, or a wrong one: no zero_grad, swapped labels, ascent (sign -1), or ``pooled`` times
+    one BCE over both batches together (``pooled`` = 1 or 2)."""
     D, G, opt, x_real, z = _step_setup()
     with torch.no_grad():
         fake = G(z)
     real_logits, fake_logits = D(x_real), D(fake)
     loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
+    if pooled:
+        logits = torch.cat([real_logits.reshape(-1), fake_logits.reshape(-1)])
+        targets = torch.cat([torch.ones(len(x_real)), torch.zeros(len(z))])
+        loss = pooled * F.binary_cross_entropy_with_logits(logits, targets)
     if zero_grad:
         opt.zero_grad()
     (sign * loss).backward()
@@ -228,5 +245,7 @@ def check_training_step(fn: Callable) -> bool:
             (dict(swap=True), "real and fake labels are swapped: use losses.d_bce(D(x_real), D(fake))"),
             (dict(sign=-1.0), "D climbed the loss instead of descending it (sign error): minimise "
              "losses.d_bce(real_logits, fake_logits)"),
+            (dict(pooled=1.0), _POOLED.replace("one mean", "one BCE")),
+            (dict(pooled=2.0), _POOLED.replace("one mean", "one BCE")),
         ], "D's weights after your step differ from one optimiser step on losses.d_bce(D(x_real), D(G(z)))")
     return _verdict("check_training_step", body)

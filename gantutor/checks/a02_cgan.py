@@ -113,8 +113,11 @@ def check_mismatched_labels(fn: Callable) -> bool:
 # ---- task 3: the three-term discriminator loss -------------------------------------------------------------
 
 def _three_cases():
+    """Logits of a real batch of 64 (and the same 64 images with wrong labels) and a fake batch of 48: the
+    unequal sizes catch one mean over the batches together, which equals the sum of the three means only
+    when all three batches are equally large."""
     g = torch.Generator().manual_seed(0)
-    r, f, m = (2 * torch.randn(64, generator=g) for _ in range(3))
+    r, f, m = (2 * torch.randn(n, generator=g) for n in (64, 48, 64))
     big = torch.tensor([120.0, 50.0])
     return [("moderate", (r, f, m)), ("[N, 1]", (r[:, None], f[:, None], m[:, None])),
             ("extreme", (-big, big, big))]
@@ -125,6 +128,10 @@ def _scalar(out) -> float:
     if out.numel() != 1:
         raise _Fail(f"return one number (a batch mean), got a tensor of shape {list(out.shape)}")
     return float(out)
+
+
+POOLED = ("you took one mean over the batches together; that weights the terms by their batch sizes (right only "
+          "when they are equal): take the mean of each term separately")
 
 
 def _diagnose_three(got: float, r, f, m) -> str:
@@ -141,6 +148,9 @@ def _diagnose_three(got: float, r, f, m) -> str:
         (-(sp(-r).mean() + sp(f).mean() + sp(m).mean()), "sign error: D minimises the cross-entropy, "
          "so every term is positive"),
         (sp(-r).sum() + sp(f).sum() + sp(m).sum(), "you summed over the batch; take the mean of each term"),
+        (torch.cat([sp(-r), sp(f), sp(m)]).mean(), POOLED),
+        (3 * torch.cat([sp(-r), sp(f), sp(m)]).mean(), POOLED),
+        (sp(-r).mean() + 2 * torch.cat([sp(f), sp(m)]).mean(), POOLED),
     ]
     for value, message in wrong:
         if _close(got, float(value)):

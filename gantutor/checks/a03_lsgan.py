@@ -6,7 +6,7 @@ ONE line and returns True or False:
     check_d_least_squares: FAIL - your loss is the binary cross-entropy of the logits; LSGAN ...
 
 Common wrong answers are named (BCE given where least squares is asked, a missing factor 1/2, real and
-fake targets swapped, a sum instead of a mean, the eq. (9) coding used in the chi-square identity). A
+fake targets swapped, a sum instead of a mean, one mean over both batches, the eq. (9) coding used in the chi-square identity). A
 check never raises on a wrong answer.
 """
 from __future__ import annotations
@@ -27,9 +27,14 @@ CODINGS = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0), (0.5, 2.0, -0.3)]  # eq. (8), eq. 
 
 
 def _output_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
+    """Outputs of shape [8] and [8, 1], then (discriminator loss) a real batch of 8 and a fake batch of 5:
+    one mean over both batches equals the average of the two means only for equal batch sizes."""
     gen = torch.Generator().manual_seed(2017)
     moderate = tuple(2.0 * torch.randn(8, generator=gen) for _ in range(n_args))
-    return [("outputs of shape [8]", moderate), ("outputs of shape [8, 1]", tuple(t[:, None] for t in moderate))]
+    cases = [("outputs of shape [8]", moderate), ("outputs of shape [8, 1]", tuple(t[:, None] for t in moderate))]
+    if n_args == 2:
+        cases.append(("a real batch of 8 and a fake batch of 5", (moderate[0], 2.0 * torch.randn(5, generator=gen))))
+    return cases
 
 
 def _check_ls(fn: Callable, n_args: int, reference: Callable, wrong: Callable):
@@ -58,6 +63,10 @@ def _check_ls(fn: Callable, n_args: int, reference: Callable, wrong: Callable):
             raise _Fail(f"for {label} and targets {targets} your loss is {value:.6g}, expected {expected:.6g}")
 
 
+_POOLED = ("you took one mean over the real and fake batches together; that weights the two terms by their "
+           "batch sizes (it equals 1/2 mean + 1/2 mean only when they are equal): take the mean of each term")
+
+
 def _ms(t, target):
     return ((t - target) ** 2).mean()
 
@@ -76,6 +85,10 @@ def check_d_least_squares(fn: Callable) -> bool:
              "discriminator output is unbounded and is used as it is"),
             (0.5 * _ms(r, b), "only the real term; add 1/2 mean((D(G(z)) - a)^2)"),
             (0.5 * _ms(f, a), "only the fake term; add 1/2 mean((D(x) - b)^2)"),
+            (torch.cat([(r - b) ** 2, (f - a) ** 2]).mean(), _POOLED),
+            (0.5 * torch.cat([(r - b) ** 2, (f - a) ** 2]).mean(), _POOLED),
+            (0.5 * ((r - b) ** 2).sum() + 0.5 * ((f - a) ** 2).sum(), "your loss is the sum over the batch; "
+             "take the mean of each term (an expectation is a batch mean)"),
         ]
     return _verdict("check_d_least_squares", lambda: _check_ls(
         fn, 2, lambda r, f, a, b: 0.5 * _ms(r, b) + 0.5 * _ms(f, a), wrong))
@@ -149,9 +162,12 @@ def check_lsgan_generator_value(fn: Callable) -> bool:
 
 
 def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) -> bool:
-    """``coding`` = (a, b, c) should satisfy b - c = 1 and b - a = 2, and then generator_value(p_d, p_g,
-    a, b, c) should equal half_chi2(p_d, p_g) = 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) on random
-    distributions (Mao et al., 2017, eq. 7)."""
+    """``coding`` = (a, b, c) (or a function returning it) should be a coding for which C(G) equals
+    half_chi2(p_d, p_g) = 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) on every pair of distributions
+    (Mao et al., 2017, eq. 7 and Theorem 2). The identity is tested numerically with the reference C(G) of
+    :mod:`gantutor.theory`: it holds exactly when b - c = +-1 and b - a = 2 (b - c), which covers eq. (8),
+    a = -1, b = 1, c = 0, and its sign flip a = 1, b = -1, c = 0. Then the student's ``generator_value``
+    must agree too."""
     def body():
         # ``coding`` may be the student's function itself: calling it here turns a blank TODO into a
         # FAIL verdict instead of an error in the check cell.
@@ -159,7 +175,7 @@ def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) 
         try:
             a, b, c = (float(v) for v in values)
         except (TypeError, ValueError):
-            raise _Fail(f"CODING must be three numbers (a, b, c), got {coding!r}") from None
+            raise _Fail(f"coding() must return three numbers (a, b, c), got {values!r}") from None
         rng = np.random.default_rng(7)
         cases = [(theory.random_distribution(12, rng, s), theory.random_distribution(12, rng, s))
                  for s in (0.0, 0.0, 0.0)]  # dense: the student may assume p_d + p_g > 0
@@ -171,15 +187,16 @@ def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) 
                     raise _Fail("half_chi2 returns the whole chi-square; the generator's value is HALF of it")
                 raise _Fail(f"half_chi2 is {half:.6g}, expected 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) "
                             f"= {want:.6g}")
-        if not (_close(b - c, 1.0, 0, 1e-12) and _close(b - a, 2.0, 0, 1e-12)):
-            extra = (" (that is eq. (9): the practical choice, but b - a = 1, so the identity does not hold)"
-                     if (a, b, c) == (0.0, 1.0, 1.0) else "")
-            raise _Fail(f"with (a, b, c) = {(a, b, c)}, b - c = {b - c:g} and b - a = {b - a:g}{extra}; the "
-                        f"identity needs b - c = 1 and b - a = 2, e.g. eq. (8): a = -1, b = 1, c = 0")
+        if not all(_close(theory.lsgan_generator_value(p, q, a, b, c), 0.5 * theory.lsgan_chi2(p, q), 1e-7, 1e-9)
+                   for p, q in cases):
+            extra = " (eq. (9): the practical choice, outside the theorem)" if (a, b, c) == (0.0, 1.0, 1.0) else ""
+            raise _Fail(f"with (a, b, c) = {(a, b, c)}{extra}, C(G) differs from half_chi2: b - c = {b - c:g}, "
+                        f"b - a = {b - a:g}; the identity needs b - c = +-1 and b - a = 2 (b - c), e.g. eq. (8): "
+                        f"a = -1, b = 1, c = 0")
         for p, q in cases:
             value = float(_to_numpy(_call(generator_value, p.copy(), q.copy(), a, b, c)).reshape(()))
             want = 0.5 * theory.lsgan_chi2(p, q)
             if not _close(value, want, rtol=1e-7, atol=1e-9):
-                raise _Fail(f"generator_value gives {value:.6g} but 1/2 chi2 is {want:.6g}: check "
-                            f"generator_value with check_lsgan_generator_value first")
+                raise _Fail(f"your coding is right, but generator_value gives {value:.6g} where 1/2 chi2 is "
+                            f"{want:.6g}: check generator_value with check_lsgan_generator_value first")
     return _verdict("check_chi2_identity", body)
