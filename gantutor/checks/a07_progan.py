@@ -1,0 +1,167 @@
+"""Checking functions for assignment 7 (ProGAN, Karras et al., 2018), in the verdict style of
+:mod:`gantutor.checks`: each check runs the student's code on fixed, seeded inputs, prints exactly ONE
+line and returns True or False:
+
+    check_pixel_norm: PASS
+    check_pixel_norm: FAIL - you normalised over the batch axis (dim 0); pixel norm divides ...
+
+Common wrong answers are named: pixel norm over the wrong axis (batch, or the spatial axes, or channels
+and pixels together), the missing square (the seed's formula), unit length instead of unit RMS, the
+missing square root; the He constant computed from fan_out or without the kernel's k * k, the scale
+applied at initialisation instead of at run time, divided instead of multiplied, a missing padding;
+the fade-in's alpha applied the wrong way round, and the blend taken after the output activation, or
+with bilinear instead of nearest-neighbour upsampling. A check never raises on a wrong answer.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .common import _Fail, _call, _verdict
+
+__all__ = ["check_pixel_norm", "check_equalized_conv", "check_fade_in_output"]
+
+EPS = 1e-8
+
+
+def _as_tensor(out, what: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise _Fail(f"{what} returned a {type(out).__name__}; return a torch.Tensor")
+    return out.detach().double()
+
+
+def _same(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-5) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+
+
+def _pixel_norm_wrong_answers(a: torch.Tensor):
+    sq = a.pow(2)
+    return [
+        (a / torch.sqrt(sq.mean(0, keepdim=True) + EPS), "you normalised over the batch axis (dim 0); pixel norm "
+         "divides each pixel's feature vector by the RMS over its C channels: mean over dim=1"),
+        (a / torch.sqrt(sq.mean((2, 3), keepdim=True) + EPS), "you normalised over the spatial axes (H, W); pixel "
+         "norm works at each pixel separately, over its C channels: mean over dim=1"),
+        (a / torch.sqrt(sq.mean((1, 2, 3), keepdim=True) + EPS), "you normalised over channels AND pixels together; "
+         "pixel norm gives every pixel its own denominator: mean over dim=1 only"),
+        (a / torch.sqrt(a.mean(1, keepdim=True) + EPS), "the square is missing (the seed's formula): the "
+         "denominator is sqrt((1/C) sum_j (a^j)^2 + eps), a root mean SQUARE, never negative"),
+        (a / torch.sqrt(a.sum(1, keepdim=True) + EPS), "the square is missing (the seed's formula): the "
+         "denominator is sqrt((1/C) sum_j (a^j)^2 + eps), a root mean SQUARE, never negative"),
+        (a / torch.sqrt(sq.sum(1, keepdim=True) + EPS), "you normalised to unit LENGTH (sum of squares); the "
+         "paper divides by the root MEAN square, (1/C) sum_j (a^j)^2, so each pixel's vector has unit RMS "
+         "(length sqrt(C))"),
+        (a / (sq.mean(1, keepdim=True) + EPS), "the square root is missing: divide by sqrt((1/C) sum_j (a^j)^2 + eps)"),
+    ]
+
+
+def check_pixel_norm(fn: Callable) -> bool:
+    """``fn(a)`` for a [N, C, H, W] should return a / sqrt((1/C) sum_j (a^j)^2 + 1e-8), the sum over the
+    C channels of each pixel (Karras et al., 2018, section 4.2)."""
+    def body():
+        g = torch.Generator().manual_seed(7)
+        for shape, scale in (((4, 6, 3, 5), 3.0), ((2, 16, 2, 2), 0.01)):
+            a = scale * torch.randn(*shape, generator=g) + 0.3 * scale
+            out = _as_tensor(_call(fn, a.clone()), "pixel_norm")
+            a64 = a.double()
+            want = a64 / torch.sqrt(a64.pow(2).mean(1, keepdim=True) + EPS)
+            if out.shape != want.shape:
+                raise _Fail(f"the output has shape {list(out.shape)}, expected the input's {list(a.shape)} "
+                            "(keepdim=True keeps the channel axis for broadcasting)")
+            if _same(out, want, 1e-4):
+                continue
+            for wrong, message in _pixel_norm_wrong_answers(a64):
+                if _same(out, wrong, 1e-4):
+                    raise _Fail(message)
+            raise _Fail("your output differs from a / sqrt(mean over channels of a^2 + 1e-8) at each pixel")
+    return _verdict("check_pixel_norm", body)
+
+
+def check_equalized_conv(cls: Callable) -> bool:
+    """``cls(in_channels, out_channels, kernel_size)`` should be an nn.Module holding ``weight`` [out, in,
+    k, k] drawn from N(0, 1) and ``bias`` [out] (zeros), whose forward is a stride-1 convolution with
+    padding k // 2 of the weight multiplied at run time by c = sqrt(2 / fan_in), fan_in = in * k * k."""
+    def body():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(3)
+            conv = _call(cls, 6, 4, 3)
+        if not isinstance(conv, nn.Module) or not isinstance(getattr(conv, "weight", None), torch.Tensor) \
+                or not isinstance(getattr(conv, "bias", None), torch.Tensor):
+            raise _Fail("return an nn.Module with attributes weight and bias (nn.Parameter)")
+        if tuple(conv.weight.shape) != (4, 6, 3, 3) or tuple(conv.bias.shape) != (4,):
+            raise _Fail(f"weight must have shape [out, in, k, k] = [4, 6, 3, 3] and bias [4], got "
+                        f"{list(conv.weight.shape)} and {list(conv.bias.shape)}")
+        c, c_out = math.sqrt(2 / 54), math.sqrt(2 / 36)
+        std = float(conv.weight.detach().std())
+        if abs(std - c) < 0.35 * c or abs(std - c_out) < 0.35 * c_out:
+            raise _Fail(f"the stored weights have std {std:.2f}, about He's constant: you scaled them at "
+                        "initialisation. Equalised learning rate stores w ~ N(0, 1) and multiplies by c in forward()")
+        if not 0.75 < std < 1.3:
+            raise _Fail(f"the stored weights have std {std:.2f}; draw them from N(0, 1) (torch.randn)")
+        if float(conv.bias.detach().abs().max()) != 0:
+            raise _Fail("the biases should start at 0")
+        g = torch.Generator().manual_seed(4)
+        w, b = torch.randn(4, 6, 3, 3, generator=g), torch.randn(4, generator=g)
+        with torch.no_grad():
+            conv.weight.copy_(w), conv.bias.copy_(b)
+        x = torch.randn(2, 6, 5, 5, generator=g)
+        out = _as_tensor(_call(conv, x), "forward")
+        if out.shape == (2, 4, 3, 3):
+            raise _Fail("the output is 3 x 3 for a 5 x 5 input: pad by k // 2 (padding=1 for k = 3)")
+
+        def conv_with(scale):
+            return F.conv2d(x.double(), w.double() * scale, b.double(), padding=1)
+
+        if _same(out, conv_with(c), 1e-4):
+            return
+        for scale, message in [
+            (c_out, "you used fan_out = out_channels * k * k; He's constant uses fan_in = in_channels * k * k "
+                    "(the number of inputs each output sums)"),
+            (math.sqrt(2 / 6), "fan_in must count the kernel too: in_channels * k * k, not in_channels"),
+            (1 / c, "you divided by sqrt(2 / fan_in); multiply the N(0, 1) weights by c = sqrt(2 / fan_in)"),
+            (2 / 54, "the square root is missing: c = sqrt(2 / fan_in)"),
+            (1.0, "the weights are used unscaled: multiply them by c = sqrt(2 / fan_in) in forward()"),
+        ]:
+            if _same(out, conv_with(scale), 1e-4):
+                raise _Fail(message)
+        raise _Fail("your forward differs from F.conv2d(x, weight * sqrt(2 / (in * k * k)), bias, padding=k // 2)")
+    return _verdict("check_equalized_conv", body)
+
+
+def check_fade_in_output(fn: Callable) -> bool:
+    """``fn(alpha, new_rgb, old_rgb)``: the generator's image during a fade-in, from the new block's raw
+    toRGB output new_rgb [N, C, 2S, 2S] and the previous stage's raw toRGB output old_rgb [N, C, S, S]:
+    tanh(alpha * new_rgb + (1 - alpha) * upsample_nearest(old_rgb)), the blend BEFORE the activation."""
+    def body():
+        g = torch.Generator().manual_seed(5)
+        new, old = 1.5 * torch.randn(3, 2, 8, 8, generator=g), 1.5 * torch.randn(3, 2, 4, 4, generator=g)
+        up = F.interpolate(old, scale_factor=2, mode="nearest").double()
+        up_bilinear = F.interpolate(old, scale_factor=2, mode="bilinear", align_corners=False).double()
+        n64 = new.double()
+        for alpha in (0.2, 0.0, 0.7, 1.0):
+            out = _as_tensor(_call(fn, alpha, new.clone(), old.clone()), "your function")
+            want = torch.tanh(alpha * n64 + (1 - alpha) * up)
+            if out.shape != want.shape:
+                raise _Fail(f"the output has shape {list(out.shape)}, expected {list(want.shape)}: upsample "
+                            "old_rgb 2x (nearest neighbour) before blending")
+            if _same(out, want):
+                continue
+            for wrong, message in [
+                (torch.tanh((1 - alpha) * n64 + alpha * up), "alpha is applied the wrong way round: alpha weights "
+                 "the NEW block (alpha = 0 is the old network, 1 the new one)"),
+                (alpha * torch.tanh(n64) + (1 - alpha) * torch.tanh(up), "you blended after the output activation; "
+                 "blend the raw toRGB outputs, then apply tanh once"),
+                ((1 - alpha) * torch.tanh(n64) + alpha * torch.tanh(up), "you blended after the output activation, "
+                 "and alpha is the wrong way round"),
+                (torch.tanh(alpha * n64 + (1 - alpha) * up_bilinear), "upsample with nearest-neighbour filtering "
+                 "(the paper's 2x), not bilinear"),
+                (alpha * n64 + (1 - alpha) * up, "the output activation is missing: return tanh of the blend"),
+            ]:
+                if _same(out, wrong):
+                    raise _Fail(message)
+            raise _Fail(f"at alpha = {alpha} your output differs from tanh(alpha * new_rgb + (1 - alpha) * "
+                        "upsample_nearest(old_rgb))")
+    return _verdict("check_fade_in_output", body)

@@ -1,0 +1,185 @@
+"""Assignment 7 (ProGAN): nbval passes on the solution and fails on wrong answers (pixel norm over the
+batch axis; He's constant from fan_out; the blend after tanh); the checks of gantutor.checks.a07_progan
+pass the right answers and name every listed wrong answer, and give a generic FAIL for plausible wrong
+answers they do not name."""
+from __future__ import annotations
+
+import math
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gantutor.checks import a07_progan as checks
+
+import nbhelpers as nb
+
+SOLUTION = nb.FOLDER / "a07_progan_solution.ipynb"
+STUDENT = nb.FOLDER / "a07_progan.ipynb"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("assignment_progan")
+    batch = nb.solution_with(SOLUTION, tmp / "batch", "t1-code", "mean(dim=1, keepdim=True)", "mean(dim=0, keepdim=True)")
+    fan_out = nb.solution_with(SOLUTION, tmp / "fan_out", "t2-code", "(in_channels * kernel_size * kernel_size)",
+                               "(out_channels * kernel_size * kernel_size)")
+    after = nb.solution_with(SOLUTION, tmp / "after", "t3-code",
+                             "torch.tanh(alpha * new_rgb + (1 - alpha) * old_up)",
+                             "alpha * torch.tanh(new_rgb) + (1 - alpha) * torch.tanh(old_up)")
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "batch": nb.start_nbval(batch),
+                         "fan_out": nb.start_nbval(fan_out), "after": nb.start_nbval(after)})
+    yield runs
+    runs.close()
+
+
+def test_nbval_passes_on_the_solution(runs):
+    rc, out, err = runs("solution")
+    assert rc == 0, out[-4000:] + err[-2000:]
+
+
+@pytest.mark.parametrize("name,message", [
+    ("batch", "check_pixel_norm: FAIL - you normalised over the batch axis"),
+    ("fan_out", "check_equalized_conv: FAIL - you used fan_out"),
+    ("after", "check_fade_in_output: FAIL - you blended after the output activation"),
+])
+def test_nbval_fails_on_wrong_answers(runs, name, message):
+    rc, out, _ = runs(name)
+    assert rc != 0 and "1 failed" in out
+    assert message in out
+
+
+def test_student_version_is_generated_and_hides_answers():
+    text = STUDENT.read_text(encoding="utf8")
+    assert "BEGIN SOLUTION" not in text and "Instructor notes" not in text
+    assert "keepdim=True) + 1e-8" not in text and "F.conv2d(x, self.weight" not in text
+    student = nbformat.read(STUDENT, as_version=4)
+    cells = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(cells) == 3 and all(not c.outputs and c.execution_count is None for c in cells)  # no PASS under a stub
+    assert "raise NotImplementedError" in text
+    result = nb.run([nb.MAKE_STUDENT, "--check"], cwd=nb.ROOT)
+    assert "a07_progan" not in result.stderr
+
+
+# ---- the check functions directly -------------------------------------------------------------------
+
+def _pn(dims=(1,), square=True, mean=True, root=True):
+    def fn(a):
+        v = a.pow(2) if square else a
+        s = v.mean(dims, keepdim=True) if mean else v.sum(dims, keepdim=True)
+        return a / (torch.sqrt(s + 1e-8) if root else s + 1e-8)
+    return fn
+
+
+def test_pixel_norm_check_passes_right_answers(capsys):
+    assert checks.check_pixel_norm(_pn())
+    assert checks.check_pixel_norm(lambda a: a * torch.rsqrt(a.square().mean(1, keepdim=True) + 1e-8))
+    assert checks.check_pixel_norm(lambda a: F.normalize(a, dim=1, eps=1e-12) * math.sqrt(a.shape[1]))
+    assert capsys.readouterr().out.count(": PASS\n") == 3
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_pn(dims=(0,)), "over the batch axis"),
+    (_pn(dims=(2, 3)), "over the spatial axes"),
+    (_pn(dims=(1, 2, 3)), "channels AND pixels"),
+    (_pn(square=False), "the square is missing"),
+    (_pn(square=False, mean=False), "the square is missing"),
+    (_pn(mean=False), "unit LENGTH"),
+    (_pn(root=False), "the square root is missing"),
+    (lambda a: a.sum(1), "shape"),
+    # plausible and not named: centring the channels first (a layer/instance-norm habit)
+    (lambda a: (a - a.mean(1, keepdim=True)) / torch.sqrt(a.var(1, keepdim=True, unbiased=False) + 1e-8),
+     "your output differs from"),
+])
+def test_pixel_norm_check_names_wrong_answers(fn, message, capsys):
+    assert not checks.check_pixel_norm(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("check_pixel_norm: FAIL") and message in out
+
+
+class _Conv(nn.Module):
+    def __init__(self, c_in, c_out, k, fan="in", init_scaled=False, pad=True, op="mul", gain=2.0):
+        super().__init__()
+        fan_n = {"in": c_in * k * k, "out": c_out * k * k, "channels": c_in}[fan]
+        self.c = math.sqrt(gain / fan_n)
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, k, k) * (self.c if init_scaled else 1.0))
+        self.bias = nn.Parameter(torch.zeros(c_out))
+        self.pad, self.op, self.init_scaled = (k // 2 if pad else 0), op, init_scaled
+
+    def forward(self, x):
+        scale = {"mul": self.c, "div": 1 / self.c, "noroot": self.c ** 2, "none": 1.0}[self.op]
+        return F.conv2d(x, self.weight * (1.0 if self.init_scaled else scale), self.bias, padding=self.pad)
+
+
+def test_equalized_conv_check_passes_the_library_layer(capsys):
+    from gantutor.layers.progressive import EqualizedConv2d
+
+    assert checks.check_equalized_conv(lambda i, o, k: EqualizedConv2d(i, o, k))
+    assert checks.check_equalized_conv(_Conv)
+    assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(fan="out"), "you used fan_out"),
+    (dict(fan="channels"), "must count the kernel too"),
+    (dict(init_scaled=True), "you scaled them at initialisation"),
+    (dict(op="div"), "you divided by sqrt(2 / fan_in)"),
+    (dict(op="noroot"), "the square root is missing"),
+    (dict(op="none"), "the weights are used unscaled"),
+    (dict(pad=False), "pad by k // 2"),
+    # plausible and not named: gain 1 instead of sqrt(2) (the toRGB layers' constant, misapplied)
+    (dict(gain=1.0), "your forward differs from"),
+])
+def test_equalized_conv_check_names_wrong_answers(kwargs, message, capsys):
+    assert not checks.check_equalized_conv(lambda i, o, k: _Conv(i, o, k, **kwargs))
+    out = capsys.readouterr().out
+    assert out.startswith("check_equalized_conv: FAIL") and message in out
+
+
+def _fade(swap=False, after=False, mode="nearest", act=True):
+    def fn(alpha, new, old):
+        up = F.interpolate(old, scale_factor=2, mode=mode) if mode == "nearest" else \
+            F.interpolate(old, scale_factor=2, mode=mode, align_corners=False)
+        a = 1 - alpha if swap else alpha
+        if after:
+            return a * torch.tanh(new) + (1 - a) * torch.tanh(up)
+        out = a * new + (1 - a) * up
+        return torch.tanh(out) if act else out
+    return fn
+
+
+def test_fade_check_passes_right_answers(capsys):
+    assert checks.check_fade_in_output(_fade())
+    assert checks.check_fade_in_output(lambda a, n, o: torch.tanh(torch.lerp(o.repeat_interleave(2, -1)
+                                                                              .repeat_interleave(2, -2), n, a)))
+    assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_fade(swap=True), "alpha is applied the wrong way round"),
+    (_fade(after=True), "you blended after the output activation; blend"),
+    (_fade(after=True, swap=True), "after the output activation, and alpha is the wrong way round"),
+    (_fade(mode="bilinear"), "not bilinear"),
+    (_fade(act=False), "the output activation is missing"),
+    (lambda a, n, o: torch.tanh(a * n + (1 - a) * o), "must match the size"),  # no upsampling: torch says why
+    # plausible and not named: average-pooling the new image down instead of upsampling the old one
+    (lambda a, n, o: F.interpolate(torch.tanh(a * F.avg_pool2d(n, 2) + (1 - a) * o), scale_factor=2),
+     "your output differs from"),
+])
+def test_fade_check_names_wrong_answers(fn, message, capsys):
+    assert not checks.check_fade_in_output(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("check_fade_in_output: FAIL") and message in out
+
+
+def test_blank_answers_say_not_implemented(capsys):
+    def blank(*args):
+        raise NotImplementedError("not implemented yet")
+
+    assert not checks.check_pixel_norm(blank)
+    assert not checks.check_equalized_conv(blank)
+    assert not checks.check_fade_in_output(blank)
+    out = capsys.readouterr().out
+    assert out.count("not implemented yet") == 3 and out.count("\n") == 3
