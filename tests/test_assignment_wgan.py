@@ -1,9 +1,16 @@
 """Assignment 4 (WGAN-GP): nbval passes on the solution and fails on wrong gradient penalties (alpha drawn
-per pixel, no create_graph, a one-sided penalty); the student version hides the answers."""
+per pixel, no create_graph, a one-sided penalty); the student version hides the answers; every check of
+gantutor.checks.a04_wgan passes right answers written differently from the solution, names the wrong
+answers its messages name, and fails plausible wrong answers that no message names."""
 from __future__ import annotations
 
 import nbformat
+import numpy as np
 import pytest
+import torch
+
+from gantutor import losses
+from gantutor.checks import a04_wgan as checks_wgan
 
 import nbhelpers as nb
 
@@ -52,5 +59,71 @@ def test_student_version_is_generated_and_hides_answers():
     assert "BEGIN SOLUTION" not in text and "x_hat, create_graph=True)" not in text and "Instructor notes" not in text
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
-    assert len(checks) == 3 and all(c.outputs[0]["text"].endswith(": PASS\n") for c in checks)
+    assert len(checks) == 3 and all(not c.outputs and c.execution_count is None for c in checks)  # no PASS under a stub
     assert "raise NotImplementedError" in text
+
+
+# ---- each check: right answers written differently, named and unnamed wrong answers ----------------
+
+def _penalty(variant="right"):
+    def fn(D, real, fake, lam=10.0):
+        alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1))
+        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        out = D(x_hat)
+        (g,) = torch.autograd.grad(out.mean() if variant == "mean" else out, x_hat,
+                                   grad_outputs=None if variant == "mean" else torch.ones_like(out),
+                                   create_graph=True)
+        if variant == "per_channel":
+            norm = g.flatten(2).norm(dim=2) if g.ndim > 2 else g.norm(dim=1)
+        elif variant == "l1":
+            norm = g.flatten(1).abs().sum(dim=1)
+        else:
+            norm = g.reshape(len(g), -1).pow(2).sum(dim=1).sqrt()
+        return lam * (norm - 1).pow(2).mean()
+    return fn
+
+
+def _critic(variant="right"):
+    def fn(D, real, fake, lam=10.0):
+        gp = lam * losses.gradient_penalty(D, real, fake)
+        if variant == "pooled":   # right: with paired batches of equal size this is the same number
+            return 2 * torch.cat([D(fake), -D(real)]).mean() + gp
+        if variant == "maximised":  # unnamed wrong answer: the estimate to maximise, minus the penalty
+            return D(real).mean() - D(fake).mean() - gp
+        return (D(fake) - D(real)).mean() + gp
+    return fn
+
+
+@pytest.mark.parametrize("check,answer", [
+    (checks_wgan.check_w1_sorted, lambda x, y: np.abs(np.sort(x) - np.sort(y)).sum() / len(x)),
+    (checks_wgan.check_gradient_penalty, _penalty("right")),
+    (checks_wgan.check_gradient_penalty, lambda D, r, f, lam: lam * losses.gradient_penalty(D, r, f)),
+    (checks_wgan.check_critic_loss, _critic("right")),
+    (checks_wgan.check_critic_loss, _critic("pooled")),
+])
+def test_checks_pass_right_answers_written_differently(check, answer, capsys):
+    assert check(answer), capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check,answer,phrase", [
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(x - y))), "sort both first"),
+    (checks_wgan.check_gradient_penalty, _penalty("mean"), "you differentiated D(x_hat).mean()"),
+    (checks_wgan.check_gradient_penalty, _penalty("per_channel"), "one norm per channel"),
+    (checks_wgan.check_critic_loss, lambda D, r, f, lam: D(r).mean() - D(f).mean()
+     + lam * losses.gradient_penalty(D, r, f), "sign error"),
+])
+def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
+    assert not check(answer)
+    out = capsys.readouterr().out
+    assert phrase in out and out.count("\n") == 1, out
+
+
+@pytest.mark.parametrize("check,answer,expected", [
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(x) - y))), "expected"),
+    (checks_wgan.check_gradient_penalty, _penalty("l1"), "at the interpolates your function used it should be"),
+    (checks_wgan.check_critic_loss, _critic("maximised"), "expected E[D(fake)] - E[D(real)] + penalty"),
+])
+def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, expected, capsys):
+    """Wrong answers a student might write that the checks do not diagnose: they still FAIL."""
+    assert not check(answer)
+    assert expected in capsys.readouterr().out

@@ -10,8 +10,12 @@ that records its inputs, reads the interpolates x_hat back, checks that each lie
 between ITS real and fake sample (one alpha per sample, Gulrajani et al., 2017, Algorithm 1, line 6),
 then recomputes the penalty at those very points and compares values and gradients with respect to the
 critic's weights. Named wrong answers: alpha per pixel or per batch, a one-sided penalty, no
-``create_graph=True`` (the penalty cannot be minimised), a per-pixel norm of image gradients, a
-missing lambda, the squared norm, a sum instead of a mean.
+``create_graph=True`` (the penalty cannot be minimised), a per-pixel or per-channel norm of image
+gradients (the image case has three channels, so a per-channel norm differs from the per-sample one),
+the gradient of ``D(x_hat).mean()`` (each sample's gradient divided by the batch size), a missing
+lambda, the squared norm, a sum instead of a mean. The critic loss gets real and fake batches of the
+same size, as WGAN-GP pairs them (Algorithm 1): there ``mean(D(fake)) - mean(D(real))`` and
+``mean(D(fake) - D(real))`` are the same number, and both are right.
 """
 from __future__ import annotations
 
@@ -84,8 +88,8 @@ class ProbeCritic(nn.Module):
 def _cases():
     gen = torch.Generator().manual_seed(4)
     flat = (torch.randn(64, 5, generator=gen), torch.randn(64, 5, generator=gen) + 1.0)
-    image = (torch.rand(64, 1, 4, 4, generator=gen) * 2 - 1, torch.rand(64, 1, 4, 4, generator=gen) * 2 - 1)
-    return [("flat samples [64, 5]", *flat), ("images [64, 1, 4, 4]", *image)]
+    image = (torch.rand(64, 3, 4, 4, generator=gen) * 2 - 1, torch.rand(64, 3, 4, 4, generator=gen) * 2 - 1)
+    return [("flat samples [64, 5]", *flat), ("images [64, 3, 4, 4]", *image)]
 
 
 def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
@@ -149,12 +153,17 @@ def _diagnose(got: float, grad, norm, label: str) -> None:
         (LAM * (norm - 1).abs().mean(), "|(|grad| - 1)| without the square; the penalty is (|grad| - 1)^2"),
         (LAM * ((grad.norm() - 1) ** 2), "one norm of the whole batch's gradient; take the norm per sample "
          "(grad.flatten(1).norm(dim=1))"),
+        (LAM * ((norm / len(norm) - 1) ** 2).mean(), "you differentiated D(x_hat).mean(): that divides each "
+         "sample's gradient by the batch size. Differentiate D(x_hat).sum() (or pass grad_outputs=torch.ones_like)"),
     ]:
         if _close(got, float(other), 1e-4, 1e-6):
             raise _Fail(message)
     if grad.ndim > 2 and _close(got, float(LAM * ((grad.norm(dim=1) - 1) ** 2).mean()), 1e-4, 1e-6):
         raise _Fail("for images you took the norm over dim 1 only (the channels), a norm per pixel; "
                     "flatten each sample's gradient first: grad.flatten(1).norm(dim=1)")
+    if grad.ndim > 2 and _close(got, float(LAM * ((grad.flatten(2).norm(dim=2) - 1) ** 2).mean()), 1e-4, 1e-6):
+        raise _Fail("for images you took one norm per channel; the norm is over all of a sample's features: "
+                    "grad.flatten(1).norm(dim=1)")
     want = float(LAM * ((norm - 1) ** 2).mean())
     raise _Fail(f"for {label} your penalty is {got:.6g}; at the interpolates your function used it should be "
                 f"{want:.6g}")
