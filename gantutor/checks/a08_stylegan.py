@@ -1,0 +1,152 @@
+"""Checking functions for assignment 8 (StyleGAN, Karras et al., 2019; StyleGAN2, Karras et al., 2020),
+in the verdict style of :mod:`gantutor.checks`: each check runs the student's code on fixed, seeded
+inputs, prints exactly ONE line and returns True or False.
+
+Common wrong answers are named: AdaIN normalising over the batch (batch norm) instead of per sample,
+the unbiased variance, y_s and y_b swapped; demodulating per input channel instead of per output
+channel, over the batch as well, without eps, or modulating the output channels; truncation toward
+zero (psi w) instead of toward w_avg, or with psi and 1 - psi swapped.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .common import _Fail, _call, _verdict
+
+__all__ = ["check_adain", "check_modulated_conv", "check_truncation"]
+
+
+def _tensor(out, shape, what: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise _Fail(f"return a torch.Tensor {list(shape)} ({what}), got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise _Fail(f"your output has shape {list(out.shape)}, expected {list(shape)} ({what})")
+    if not torch.isfinite(out).all():
+        raise _Fail("your output holds NaN or infinite values")
+    return out.detach().double()
+
+
+def _same(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-4) -> bool:
+    return bool(torch.allclose(a.double(), b.double(), rtol=tol, atol=tol))
+
+
+# ---- AdaIN --------------------------------------------------------------------------------------
+
+def _adain(x, y_s, y_b, dims=(2, 3), unbiased=False, eps=1e-8):
+    mu = x.mean(dim=dims, keepdim=True)
+    sigma = (x.var(dim=dims, keepdim=True, unbiased=unbiased) + eps).sqrt()
+    return y_s[:, :, None, None] * (x - mu) / sigma + y_b[:, :, None, None]
+
+
+def check_adain(fn: Callable) -> bool:
+    """``fn(x, y_s, y_b)``: AdaIN(x_i, y) = y_s,i (x_i - mu(x_i)) / sigma(x_i) + y_b,i, with mu and sigma the
+    mean and (population) standard deviation of each sample's channel i over its pixels; x [N, C, H, W],
+    y_s and y_b [N, C]."""
+    def body():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(8)
+            x = 2.0 * torch.randn(4, 3, 4, 4) + torch.randn(4, 3, 1, 1) * 3
+            y_s, y_b = torch.rand(4, 3) + 0.5, torch.randn(4, 3)
+        got = _tensor(_call(fn, x.clone(), y_s.clone(), y_b.clone()), x.shape, "the shape of x")
+        want = _adain(x, y_s, y_b)
+        if _same(got, want):
+            return
+        named = [(_adain(x, y_s, y_b, dims=(0, 2, 3)), "you normalised over the batch as well (batch norm): AdaIN "
+                  "normalises each sample's channel over its own H x W pixels, mean and std over dims (2, 3)"),
+                 (_adain(x, y_s, y_b, unbiased=True), "you used the unbiased variance (divided by H W - 1); "
+                  "instance normalisation uses the population variance: unbiased=False"),
+                 (_adain(x, y_b, y_s), "y_s and y_b are swapped: y_s scales (the new standard deviation), "
+                  "y_b shifts (the new mean)")]
+        for wrong, message in named:
+            if _same(got, wrong):
+                raise _Fail(message)
+        raise _Fail("your output does not have mean y_b[n, i] and standard deviation y_s[n, i] in each "
+                    "sample n and channel i")
+    return _verdict("check_adain", body)
+
+
+# ---- modulated, demodulated convolution -------------------------------------------------------------
+
+def _modconv(x, weight, s, eps=1e-8, demod_dims=(2, 3, 4), modulate="input", batch=False, use_eps=True):
+    """Reference and wrong answers: weight [C_out, C_in, K, K], s [N, C]."""
+    if modulate == "input":
+        w = weight[None] * s[:, None, :, None, None]
+    else:
+        w = weight[None] * s[:, :, None, None, None]
+    norm = w.square().sum(dim=demod_dims, keepdim=True)
+    if batch:
+        norm = w.square().sum(dim=(0, 2, 3, 4), keepdim=True)
+    w = w / torch.sqrt(norm + (eps if use_eps else 0.0))
+    outs = [F.conv2d(x[n:n + 1], w[n], padding=weight.shape[-1] // 2) for n in range(x.shape[0])]
+    return torch.cat(outs)
+
+
+def _modconv_cases():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(80)
+        square = (torch.randn(3, 4, 5, 5), torch.randn(4, 4, 3, 3), torch.rand(3, 4) * 2 + 0.2)
+        wide = (torch.randn(2, 3, 6, 6), torch.randn(5, 3, 3, 3), torch.rand(2, 3) * 2 + 0.2)
+        # tiny styles: sum_{i,k} w'^2 is about 1e-12, far below eps = 1e-8
+        tiny = (torch.randn(2, 3, 4, 4), torch.randn(2, 3, 3, 3), torch.full((2, 3), 1e-7))
+    return square, wide, tiny
+
+
+def check_modulated_conv(fn: Callable) -> bool:
+    """``fn(x, weight, s, eps=1e-8)``: w'_ijk = s_i w_ijk, w''_ijk = w'_ijk / sqrt(sum_{i,k} w'_ijk^2 + eps)
+    per sample, then a 'same'-padded convolution of each sample with its own weights; x [N, C_in, H, W],
+    weight [C_out, C_in, K, K] (j, i, k), s [N, C_in]; returns [N, C_out, H, W]."""
+    def body():
+        square, wide, tiny = _modconv_cases()
+        for case in (square, wide):
+            x, weight, s = case
+            shape = (x.shape[0], weight.shape[0], x.shape[2], x.shape[3])
+            got = _tensor(_call(fn, x.clone(), weight.clone(), s.clone(), 1e-8), shape, "[N, C_out, H, W]")
+            if _same(got, _modconv(x, weight, s)):
+                continue
+            named = [(dict(demod_dims=(1, 3, 4)), "you demodulated per INPUT channel (sum over j and k); "
+                      "demodulation divides each OUTPUT channel j by sqrt(sum over i and k of w'_ijk^2 + eps)"),
+                     (dict(batch=True), "your demodulation sums over the batch too: each sample has its own "
+                      "styles, so each sample's weights are normalised on their own (sum over i and k only)"),
+                     (dict(modulate="output"), "you scaled the OUTPUT channels by s; modulation scales the "
+                      "INPUT channels: w'_ijk = s_i w_ijk, with s of shape [N, C_in]")]
+            for kwargs, message in named:
+                if case is square or kwargs.get("modulate") != "output":
+                    if _same(got, _modconv(x, weight, s, **kwargs)):
+                        raise _Fail(message)
+            raise _Fail(f"your output differs from the modulated, demodulated convolution (case with C_in = "
+                        f"{weight.shape[1]}, C_out = {weight.shape[0]})")
+        x, weight, s = tiny
+        out = _call(fn, x.clone(), weight.clone(), s.clone(), 1e-8)
+        if isinstance(out, torch.Tensor) and out.shape == (2, 2, 4, 4) and \
+                _same(out.detach(), _modconv(x, weight, s, use_eps=False), 1e-3):
+            raise _Fail("eps is missing: with very small styles sqrt(sum w'^2) is about 0 and w'' blows up "
+                        "(all-zero styles give 0 / 0 = NaN); add eps inside the square root")
+        got = _tensor(out, (2, 2, 4, 4), "[N, C_out, H, W]")
+        if not _same(got, _modconv(x, weight, s), 1e-3):
+            raise _Fail("with very small styles your output differs: add eps INSIDE the square root, "
+                        "sqrt(sum_{i,k} w'_ijk^2 + eps)")
+    return _verdict("check_modulated_conv", body)
+
+
+# ---- truncation ------------------------------------------------------------------------------------
+
+def check_truncation(fn: Callable) -> bool:
+    """``fn(w, w_avg, psi)``: w' = w_avg + psi (w - w_avg); w [N, D], w_avg [D], psi a number."""
+    def body():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(88)
+            w, w_avg = torch.randn(5, 6), torch.randn(6) + 2.0
+        for psi in (0.7, 0.0, 1.0, -0.5):
+            got = _tensor(_call(fn, w.clone(), w_avg.clone(), psi), w.shape, "the shape of w")
+            if _same(got, w_avg + psi * (w - w_avg)):
+                continue
+            if _same(got, psi * w):
+                raise _Fail("you truncated toward zero (psi * w): truncation pulls toward the average style, "
+                            "w' = w_avg + psi (w - w_avg)")
+            if _same(got, w_avg + (1 - psi) * (w - w_avg)):
+                raise _Fail("psi and 1 - psi are swapped: psi = 1 must give w itself, psi = 0 gives w_avg")
+            raise _Fail(f"for psi = {psi} your output is not w_avg + psi (w - w_avg)")
+    return _verdict("check_truncation", body)
