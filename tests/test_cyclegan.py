@@ -66,7 +66,7 @@ def test_init_is_normal_002():
     net = init_normal_(nn.Sequential(*[nn.Conv2d(64, 64, 3) for _ in range(4)]))
     w = torch.cat([m.weight.detach().flatten() for m in net])
     assert abs(float(w.mean())) < 1e-3 and abs(float(w.std()) - 0.02) < 5e-4
-    assert all(float(m.bias.abs().max()) == 0 for m in net)
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in net)
 
 
 def test_receptive_field_formula_and_the_papers_70():

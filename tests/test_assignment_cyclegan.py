@@ -1,0 +1,185 @@
+"""Assignment 9 (CycleGAN): nbval passes on the solution and fails on wrong answers (identity terms
+swapped; a buffer that never updates); the checks of gantutor.checks.a09_cyclegan pass right answers
+written in other ways and name every listed wrong answer."""
+from __future__ import annotations
+
+import random
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as Fn
+
+from gantutor.checks import a09_cyclegan as checks
+from gantutor.train import ImagePool
+
+import nbhelpers as nb
+
+SOLUTION = nb.FOLDER / "a09_cyclegan_solution.ipynb"
+STUDENT = nb.FOLDER / "a09_cyclegan.ipynb"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("assignment_cyclegan")
+    swapped = nb.solution_with(SOLUTION, tmp / "swapped", "t1-code",
+                               "identity = (G(y) - y).abs().mean() + (F(x) - x).abs().mean()",
+                               "identity = (F(y) - y).abs().mean() + (G(x) - x).abs().mean()")
+    frozen = nb.solution_with(SOLUTION, tmp / "frozen", "t2-code", "                self.images[i] = image\n", "")
+    runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "swapped": nb.start_nbval(swapped),
+                         "frozen": nb.start_nbval(frozen)})
+    yield runs
+    runs.close()
+
+
+def test_nbval_passes_on_the_solution(runs):
+    rc, out, err = runs("solution")
+    assert rc == 0, out[-4000:] + err[-2000:]
+
+
+def test_nbval_fails_with_swapped_identity_terms(runs):
+    rc, out, _ = runs("swapped")
+    assert rc != 0 and "1 failed" in out
+    assert "check_generator_total_loss: FAIL - the identity terms are swapped" in out
+
+
+def test_nbval_fails_with_a_buffer_that_never_updates(runs):
+    rc, out, _ = runs("frozen")
+    assert rc != 0 and "1 failed" in out
+    assert "check_history_buffer: FAIL - the buffer never updates once full" in out
+
+
+def test_student_version_is_generated_and_hides_answers():
+    text = STUDENT.read_text(encoding="utf8")
+    assert "BEGIN SOLUTION" not in text and "Instructor notes" not in text
+    assert "0.5 * lam * identity" not in text and "random.randrange(self.size)" not in text
+    student = nbformat.read(STUDENT, as_version=4)
+    cells = [c for c in student.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(cells) == 2
+    result = nb.run([nb.MAKE_STUDENT, "--check"], cwd=nb.ROOT)
+    assert "a09_cyclegan" not in result.stderr
+
+
+# ---- the generator-loss check ---------------------------------------------------------------------
+
+def _mse1(s):
+    return ((s - 1) ** 2).mean()
+
+
+def _loss(G, F, D_X, D_Y, x, y, lam, idt="right", cyc="right", adv="right", w_adv=1.0, w_idt=0.5):
+    adv_f = _mse1(D_X(G(y))) if adv == "seed" else _mse1(D_X(F(y)))
+    adversarial = _mse1(D_Y(G(x))) + adv_f
+    cycle = ((G(F(x)) - x).abs().mean() + (F(G(y)) - y).abs().mean() if cyc == "wrong"
+             else (F(G(x)) - x).abs().mean() + (G(F(y)) - y).abs().mean())
+    identity = ((F(y) - y).abs().mean() + (G(x) - x).abs().mean() if idt == "swapped"
+                else (G(y) - y).abs().mean() + (F(x) - x).abs().mean())
+    if w_adv == "lam":
+        return lam * adversarial + cycle + w_idt * identity
+    return w_adv * adversarial + lam * cycle + w_idt * lam * identity
+
+
+def _loss_functional(G, F, D_X, D_Y, x, y, lam):
+    fake_y, fake_x = G(x), F(y)
+    s_y, s_x = D_Y(fake_y), D_X(fake_x)
+    adv = Fn.mse_loss(s_y, torch.ones_like(s_y)) + Fn.mse_loss(s_x, torch.ones_like(s_x))
+    return adv + lam * (Fn.l1_loss(F(fake_y), x) + Fn.l1_loss(G(fake_x), y)) + \
+        lam / 2 * (Fn.l1_loss(G(y), y) + Fn.l1_loss(F(x), x))
+
+
+def test_generator_loss_check_passes_right_answers(capsys):
+    assert checks.check_generator_total_loss(_loss)
+    assert checks.check_generator_total_loss(_loss_functional)
+    G, F, D_X, D_Y, x, y = checks._nets()
+    assert torch.allclose(checks.reference_total_loss(G, F, D_X, D_Y, x, y, 10.0),
+                          _loss_functional(G, F, D_X, D_Y, x, y, 10.0))
+    assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(idt="swapped"), "identity terms are swapped"),
+    (dict(cyc="wrong"), "cycle runs the wrong way"),
+    (dict(w_adv="lam"), "lambda multiplies the cycle term"),
+    (dict(w_adv="lam", w_idt=0.5), "lambda multiplies the cycle term"),
+    (dict(adv="seed"), "D_X judges F's output"),
+    (dict(w_idt=1.0), "weight lambda / 2"),
+    (dict(w_idt=0.0), "identity terms lambda / 2"),
+    (dict(w_adv=0.5), "factor 1/2"),
+])
+def test_generator_loss_check_names_wrong_answers(kwargs, message, capsys):
+    assert not checks.check_generator_total_loss(lambda *a: _loss(*a, **kwargs))
+    assert message in capsys.readouterr().out
+
+
+def test_generator_loss_check_lambda_on_everything_and_unnamed_wrong_answers(capsys):
+    def lam_everywhere(G, F, D_X, D_Y, x, y, lam):
+        return lam * _loss(G, F, D_X, D_Y, x, y, 1.0)
+
+    def l2_cycle(G, F, D_X, D_Y, x, y, lam):  # squared error in the cycle: not a named wrong answer
+        return _mse1(D_Y(G(x))) + _mse1(D_X(F(y))) + lam * (((F(G(x)) - x) ** 2).mean() + ((G(F(y)) - y) ** 2).mean()) \
+            + lam / 2 * ((G(y) - y).abs().mean() + (F(x) - x).abs().mean())
+
+    def as_float(*args):
+        return float(_loss(*args))
+
+    assert not checks.check_generator_total_loss(lam_everywhere)
+    assert not checks.check_generator_total_loss(l2_cycle)
+    assert not checks.check_generator_total_loss(as_float)
+    out = capsys.readouterr().out.splitlines()
+    assert "lambda is applied to the adversarial terms too" in out[0]
+    assert "your loss is" in out[1] and "scalar torch.Tensor" in out[2]
+
+
+# ---- the history-buffer check ---------------------------------------------------------------------
+
+class Buffer:
+    def __init__(self, size, update=True, only_new=False, detach=True, per_batch=False, grow=False):
+        self.size, self.images = size, []
+        self.update, self.only_new, self.detach, self.per_batch, self.grow = update, only_new, detach, per_batch, grow
+
+    def query(self, images):
+        images = images.detach() if self.detach else images
+        coin = random.random() < 0.5
+        out = []
+        for image in images:
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+                continue
+            if self.grow:
+                self.images.append(image)
+            if self.only_new or not (coin if self.per_batch else random.random() < 0.5):
+                out.append(image)
+                continue
+            i = random.randrange(self.size)
+            out.append(self.images[i])
+            if self.update:
+                self.images[i] = image
+        return torch.stack(out)
+
+
+def test_buffer_check_passes_right_answers(capsys):
+    assert checks.check_history_buffer(Buffer)
+    assert checks.check_history_buffer(ImagePool)  # torch's random numbers instead of Python's
+    assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(only_new=True), "returns only the new images"),
+    (dict(only_new=True, update=False), "returns only the new images"),
+    (dict(update=False), "never updates once full"),
+    (dict(detach=False), "detach the images"),
+    (dict(per_batch=True), "not once for the whole batch"),
+    (dict(grow=True), "the buffer grew"),
+])
+def test_buffer_check_names_wrong_answers(kwargs, message, capsys):
+    assert not checks.check_history_buffer(lambda size: Buffer(size, **kwargs))
+    assert message in capsys.readouterr().out
+
+
+def test_buffer_check_blank_answer(capsys):
+    class Blank:
+        def __init__(self, size):
+            raise NotImplementedError("__init__() is not implemented yet")
+
+    assert not checks.check_history_buffer(Blank)
+    assert "not implemented yet" in capsys.readouterr().out
