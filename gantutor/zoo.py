@@ -3,8 +3,9 @@
 Three things live here, each used by the chapter and by :class:`gantutor.widgets.Playground`:
 
 * ``DEFAULT_SETTINGS``: for each loss of the zoo, the registered loss names (:mod:`gantutor.losses`)
-  and the settings its paper prescribes (optimiser, critic steps k, clipping, gradient penalty,
-  spectral norm). Everything else (networks, batch, learning-rate schedule) comes from the shared
+  and its settings (optimiser, critic steps k, clipping, gradient penalty, spectral norm): the paper's
+  or the authors' released code's where the loss needs them, the book's own for ``hinge-sn`` (see the
+  comments). Everything else (networks, batch, learning-rate schedule) comes from the shared
   :class:`~gantutor.config.ToySettings`.
 * ``FORMULAS``: each registered loss as a LaTeX formula with an independent reference implementation
   (written from the formula with sigmoids and logs, not from ``losses``), so that a table of formulas
@@ -35,7 +36,11 @@ DEFAULT_SETTINGS: Dict[str, dict] = {
     "lsgan-8": dict(d_loss="lsgan-8", g_loss="lsgan-8"),
     "wgan-clip": dict(d_loss="wasserstein", g_loss="wasserstein", optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5,
                       clip=0.01, k=5),
+    # Gulrajani et al. (2017): lambda = 10, n_critic = 5; Adam betas (0.5, 0.9) of their released toy/MNIST
+    # code (Algorithm 1 lists beta = (0, 0.9) and lr 1e-4); the learning rate is the shared one.
     "wgan-gp": dict(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0, k=5, betas=(0.5, 0.9)),
+    # The book's choice, not Miyato et al.'s (2018): their Table 1 tests six Adam settings on images, none
+    # with betas (0.5, 0.9) and one D step; here k = 1 at the shared learning rate keeps the toy runs cheap.
     "hinge-sn": dict(d_loss="hinge", g_loss="hinge", spectral_norm=True, k=1, betas=(0.5, 0.9)),
 }
 
