@@ -73,6 +73,8 @@ book: venv assets
 	@mkdir -p _build && echo "$(LIB_HASH)" > _build/.gantutor-hash
 	@# Sphinx copies _static only when some page is rewritten; keep the site's assets current.
 	cp -R book/_static/. _build/html/_static/
+	@# Page sizes, requests to other hosts, images without alt text (reported; the tests enforce them).
+	-$(BIN)/python tools/check_site.py _build/html --sizes
 	@echo "Front page: file://$(CURDIR)/_build/html/index.html"
 
 test: venv assets

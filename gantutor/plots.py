@@ -21,7 +21,7 @@ from . import losses
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
              "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000", "yellow": "#F0E442"}
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 1, 1, 1, 1, 1)))
-COLORS = {"data": "black", "gen": OKABE_ITO["bluish green"], "disc": OKABE_ITO["blue"],
+COLORS = {"data": OKABE_ITO["black"], "gen": OKABE_ITO["bluish green"], "disc": OKABE_ITO["blue"],
           "minimax": OKABE_ITO["vermillion"], "nonsaturating": OKABE_ITO["blue"], "real": OKABE_ITO["orange"],
           "fake": OKABE_ITO["reddish purple"]}
 

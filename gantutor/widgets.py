@@ -169,9 +169,17 @@ class Dashboard:
             done += n
         return self
 
-    def animation(self, interval: int = 300):
-        """The recorded pictures as an animation that plays in a static web page."""
-        return plots.frames_animation(self.frames, self.frame_titles, interval=interval, figsize=(13, 3.8))
+    def animation(self, interval: int = 300, alt: Optional[str] = None):
+        """The recorded pictures as an animation that plays in a static web page (a video; see
+        :func:`gantutor.plots.animate`), each frame pixel for pixel, with a text alternative."""
+        if not self.frames:
+            raise ValueError("no frames recorded: train with dash.run(steps) (or Step) before dash.animation()")
+        first, last = self.frame_titles[0], self.frame_titles[-1]
+        shows = ("the real and generated points over the discriminator's map D(x)" if self.is_2d
+                 else "samples from fixed noise")
+        alt = alt or (f"Replay of the training dashboard in {len(self.frames)} frames, {first} to {last}: "
+                      f"losses, mean D(x) and D(G(z)) against the generator step, and {shows}.")
+        return plots.frames_animation(self.frames, alt=alt, interval=interval)
 
 
 class Playground:

@@ -1,5 +1,7 @@
-"""The book as a whole: it builds without warnings, serves its own JavaScript, and every chapter's
-Colab install cell points at the repository named in _config.yml.
+"""The book as a whole: it builds without warnings, serves its own JavaScript, requests nothing from
+another host, gives every image and video a text alternative, keeps every page under 3 MB
+(tools/check_site.py), and every chapter's Colab install cell points at the repository named in
+_config.yml.
 
 `make test` runs `make assets` first, which puts require.js, the ipywidgets HTML manager and MathJax
 into book/_static/vendor/.
@@ -67,19 +69,34 @@ def test_config_loads_no_javascript_from_a_cdn():
         assert "://" not in path, f"{path} would be fetched from the network"
 
 
-def test_book_builds_offline_with_local_javascript(tmp_path):
+def _site_checks():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import check_site
+    finally:
+        sys.path.pop(0)
+    return check_site
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """The whole book built once in FAST mode into a temporary folder: its html/ directory."""
     assert (VENDOR / "html-manager" / "embed-amd.js").is_file(), (
         "book/_static/vendor/ is missing: run `make assets` (make test does it for you)"
     )
+    out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, GANTUTOR_FAST="1")
-    cmd = [_jupyter_book(), "build", str(ROOT), "--path-output", str(tmp_path),
+    cmd = [_jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=30 * 60)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-8000:]}"
+    return out / "_build" / "html"
 
-    html = tmp_path / "_build" / "html"
+
+def test_book_builds_offline_with_local_javascript(built_site):
+    html = built_site
     for name in _toc_files():
         assert (html / f"{name}.html").is_file(), f"page {name}.html was not built"
 
@@ -109,6 +126,89 @@ def test_book_builds_offline_with_local_javascript(tmp_path):
     assert pages_with_math > 0, "no page renders math with the local MathJax"
     if pages_with_widgets == 0:
         print("note: no built page holds saved widget state")
+
+
+def test_no_page_requests_anything_from_another_host(built_site):
+    remote = _site_checks().check_site(built_site)["remote"]
+    assert not remote, "resources loaded from other hosts (serve them from _static/):\n" + "\n".join(remote)
+
+
+def test_every_image_and_video_has_a_text_alternative(built_site):
+    missing = _site_checks().check_site(built_site)["alt"]
+    assert not missing, ("images or videos without alt text, aria-label or caption (give the cell "
+                         "metadata mystnb.image.alt or pass alt= to the animation):\n" + "\n".join(missing))
+
+
+def test_every_page_is_under_the_size_limit(built_site):
+    check = _site_checks()
+    too_big = check.check_site(built_site)["size"]
+    assert not too_big, "pages over the limit:\n" + "\n".join(too_big)
+    assert check.page_sizes(built_site), "no page measured"
+
+
+# -- the checks themselves: each must fail on a page that breaks its rule --------------------------
+PAGE = """<html><head>
+<link rel="stylesheet" href="_static/site.css"><link rel="canonical" href="https://example.org/page.html">
+<script src="_static/app.js"></script>{head}</head><body>
+<a href="https://arxiv.org/abs/1406.2661">the paper</a>{body}</body></html>"""
+
+
+@pytest.mark.parametrize("head, body, expected", [
+    ('<script src="https://cdn.example.com/lib.js"></script>', "", "https://cdn.example.com/lib.js"),
+    ('<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/css/font-awesome.min.css">',
+     "", "maxcdn.bootstrapcdn.com"),
+    ("<style>@import 'https://fonts.example.com/a.css';</style>", "", "fonts.example.com"),
+    ("", '<div style="background: url(//img.example.com/bg.png)"></div>', "//img.example.com/bg.png"),
+    ("", '<script>fetch("https://api.example.com/data.json").then(r => r)</script>', "api.example.com"),
+    ("", '<img src="https://example.com/a.png" alt="a plot">', "https://example.com/a.png"),
+    ("", '<video controls aria-label="x"><source src="http://example.com/v.mp4"></video>', "example.com/v.mp4"),
+    ("", '<link rel="preconnect" href="https://fonts.gstatic.com">', "fonts.gstatic.com"),
+])
+def test_remote_request_check_catches(tmp_path, head, body, expected):
+    check = _site_checks()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "site.css").write_text("body { color: black } .x { background: url(img/a.png) }")
+    page = tmp_path / "page.html"
+    page.write_text(PAGE.format(head=head, body=body))
+    found = check.remote_requests(page, tmp_path)
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_remote_request_check_passes_local_pages_and_follows_stylesheets(tmp_path):
+    check = _site_checks()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "site.css").write_text('@import "more.css"; .x { background: url(data:image/png;base64,AA) }')
+    (tmp_path / "_static" / "more.css").write_text("@font-face { src: url('https://fonts.example.com/f.woff2') }")
+    page = tmp_path / "page.html"
+    page.write_text(PAGE.format(head='<script>const THEBE_JS_URL = "https://unpkg.com/thebe";</script>',
+                                body='<svg xmlns="http://www.w3.org/2000/svg"></svg><img src="_images/a.png" alt="a plot">'))
+    assert check.remote_requests(page, tmp_path) == ["more.css: https://fonts.example.com/f.woff2"]
+    (tmp_path / "_static" / "more.css").write_text("@font-face { src: url(fonts/f.woff2) }")
+    assert check.remote_requests(page, tmp_path) == []
+
+
+@pytest.mark.parametrize("body, missing", [
+    ('<img src="_images/a.png" alt="_images/a.png">', 1),          # docutils writes the path when no alt is given
+    ('<img src="../_images/b.png" alt="b.png">', 1),
+    ('<img src="_images/a.png">', 1),
+    ('<img src="_images/a.png" alt="">', 1),
+    ('<video controls><source src="data:video/mp4;base64,AA"></video>', 1),
+    ('<img src="_images/a.png" alt="Samples of the DCGAN after 1500 steps: blurry digits">', 0),
+    ('<video controls aria-label="Training replay, steps 0 to 4000"></video>', 0),
+    ('<figure><img src="_images/a.png"><figcaption>Loss curves of both players</figcaption></figure>', 0),
+    ('<figure><img src="_images/a.png"><figcaption> </figcaption></figure>', 1),
+])
+def test_text_alternative_check(body, missing):
+    assert len(_site_checks().media_without_text(PAGE.format(head="", body=body))) == missing
+
+
+def test_page_size_check(tmp_path):
+    check = _site_checks()
+    (tmp_path / "small.html").write_text("<html></html>")
+    (tmp_path / "big.html").write_text("<html>" + "x" * 2000 + "</html>")
+    problems = check.check_site(tmp_path, max_bytes=1000)
+    assert len(problems["size"]) == 1 and problems["size"][0].startswith("big.html")
+    assert check.MAX_PAGE_BYTES == 3_000_000
 
 
 def test_colab_install_cells_use_the_configured_repository():
