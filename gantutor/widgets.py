@@ -12,6 +12,7 @@ a static web page; :meth:`Dashboard.animation` replays the recorded pictures wit
 from __future__ import annotations
 
 import io
+import math
 import threading
 from typing import List, Optional
 
@@ -22,6 +23,7 @@ from matplotlib.figure import Figure
 import torch
 
 from . import losses, plots
+from . import validate as V
 from .train import Trainer, TrainingDiverged
 
 
@@ -37,8 +39,17 @@ class Dashboard:
                  n_show: int = 64, lim: Optional[float] = None, record_every: int = 1, seed: int = 0):
         import ipywidgets as W
 
-        if steps_per_update < 1:
-            raise ValueError(f"steps_per_update must be a positive integer, got {steps_per_update}")
+        from .train import GameTrainer
+
+        if not isinstance(trainer, GameTrainer) or not hasattr(trainer, "sampler"):
+            V.fail("trainer", "a gantutor.train.Trainer (G, D and a sampler)", trainer, error=TypeError)
+        V.positive_int("steps_per_update", steps_per_update)
+        V.non_negative_int("max_steps", max_steps)
+        V.positive_int("n_show", n_show)
+        V.positive_int("record_every", record_every)
+        V.integer("seed", seed)
+        if lim is not None:
+            V.positive_number("lim", lim)
         self.trainer, self.mixture = trainer, mixture
         self.steps_per_update, self.max_steps, self.record_every = steps_per_update, max_steps, record_every
         self.is_2d = len(trainer.sampler.shape) == 1 and trainer.sampler.shape[0] == 2
@@ -60,9 +71,13 @@ class Dashboard:
         self.start_btn = W.Button(description="Start", button_style="success", icon="play")
         self.pause_btn = W.Button(description="Pause", icon="pause")
         self.step_btn = W.Button(description=f"Step ({steps_per_update})", icon="step-forward")
-        self.lr_g = W.FloatLogSlider(value=cfg.lr_g, base=10, min=-5, max=-1, step=0.1, description="lr G")
-        self.lr_d = W.FloatLogSlider(value=cfg.lr_d, base=10, min=-5, max=-1, step=0.1, description="lr D")
-        self.k = W.IntSlider(value=cfg.k, min=1, max=10, description="k (D steps)")
+        # The sliders' ranges include the trainer's own settings: a slider that clamped lr 1.0 to 0.1
+        # would change the run without saying so.
+        lrs = [float(v) for v in trainer.base_lr]
+        lo, hi = min(-5, math.floor(math.log10(min(lrs)))), max(-1, math.ceil(math.log10(max(lrs))))
+        self.lr_g = W.FloatLogSlider(value=lrs[0], base=10, min=lo, max=hi, step=0.1, description="lr G")
+        self.lr_d = W.FloatLogSlider(value=lrs[1], base=10, min=lo, max=hi, step=0.1, description="lr D")
+        self.k = W.IntSlider(value=cfg.k, min=1, max=max(10, cfg.k), description="k (D steps)")
         self.g_loss = W.Dropdown(options=sorted(losses.G_LOSSES), value=cfg.g_loss, description="G loss")
         self.status = W.HTML()
         self.image = W.Image(format="png")
@@ -104,6 +119,10 @@ class Dashboard:
             buf = io.BytesIO()
             self._figure().savefig(buf, format="png")
         self.image.value = buf.getvalue()
+        if "tooltip" in self.image.trait_names():  # ipywidgets 8: the picture's title, its text alternative
+            shows = "real and generated points over D's map" if self.is_2d else "samples from fixed noise"
+            self.image.tooltip = (f"Training dashboard at generator step {self.trainer.step_count}: losses, "
+                                  f"mean D(x) and D(G(z)) against the step, and {shows}")
         if record:
             buf.seek(0)
             self.frames.append(plt.imread(buf))
@@ -161,6 +180,7 @@ class Dashboard:
 
     def run(self, steps: int) -> "Dashboard":
         """Train ``steps`` generator steps in the foreground, redrawing every ``steps_per_update``."""
+        V.non_negative_int("steps", steps)
         done = 0
         while done < steps:
             n = min(self.steps_per_update, steps - done)
@@ -199,15 +219,23 @@ class Playground:
         from .config import GRID_SETTINGS, RING_SETTINGS
         from .data import grid25, ring8
 
+        if settings is not None and not isinstance(settings, dict):
+            V.fail("settings", "a dict {loss name: TrainConfig overrides}, like gantutor.zoo.DEFAULT_SETTINGS",
+                   settings, error=TypeError)
+        V.positive_int("steps", steps)
+        V.integer("seed", seed)
+        V.positive_int("updates", updates)
         self.settings = dict(zoo.DEFAULT_SETTINGS if settings is None else settings)
         self.toys = {"ring of 8": (ring8(), RING_SETTINGS), "grid of 25": (grid25(), GRID_SETTINGS)}
         for name, value, options in (("loss", loss, self.settings), ("toy", toy, self.toys)):
             if value not in options:
                 raise ValueError(f"{name} must be one of {list(options)}, got {value!r}")
-        self.updates = max(int(updates), 1)
+        self.updates = updates
         self.loss = W.Dropdown(options=list(self.settings), value=loss, description="loss")
         self.toy = W.Dropdown(options=list(self.toys), value=toy, description="toy set")
-        self.steps = W.IntSlider(value=steps, min=50, max=10000, step=50, description="G steps")
+        # The slider's range includes the requested steps (a slider would clamp 10 to 50 silently).
+        self.steps = W.IntSlider(value=steps, min=min(50, steps), max=max(10000, steps), step=min(50, steps),
+                                 description="G steps")
         self.seed = W.IntText(value=seed, description="seed")
         self.train_btn = W.Button(description="Train", button_style="success", icon="play")
         self.train_btn.on_click(lambda _: self.train())

@@ -185,6 +185,8 @@ def test_dashboard_runs_and_records(kind):
     assert bytes(dash.image.value).startswith(PNG) and dash.image.value != first
     assert len(dash.frames) == 2 and dash.frame_titles[-1] == "generator step 2"
     assert "step 2" in dash.status.value
+    if "tooltip" in dash.image.trait_names():  # ipywidgets 8 shows it as the picture's title
+        assert dash.image.tooltip.startswith("Training dashboard at generator step 2: losses")
     html = dash.animation().data
     assert "Replay of the training dashboard in 2 frames, generator step 1 to generator step 2" in html
     if kind != "2d":
