@@ -211,3 +211,17 @@ def test_game_rejects_mismatched_data():
     G, D = progan_pair(latent_dim=6, widths=WIDTHS)
     with pytest.raises(ValueError, match=r"sampler: expected images of shape \(1, 32, 32\)"):
         ProGANGame(G, D, TensorSampler(torch.zeros(4, 1, 28, 28, dtype=torch.uint8)), 1, 1)
+
+
+def test_growth_dashboard_keeps_a_grid_per_stage_and_records_frames():
+    pytest.importorskip("ipywidgets")
+    from gantutor.growth_dashboard import GrowthDashboard
+
+    game = _tiny_game(stage_steps=2, fade_steps=2)
+    t = GameTrainer(game, TrainConfig(steps=8, batch_size=8, gp_weight=10.0, log_every=1, progress=False))
+    dash = GrowthDashboard(t, steps_per_update=3, n_show=4)
+    dash.run(8)
+    assert t.step_count == 8 and len(dash.frames) == 3 and dash.train_cpu > 0
+    assert sorted(dash.stage_grids) == [0, 1, 2]  # stages 0 and 1 kept at their ends, stage 2 live
+    assert dash.stage_grids[1].shape == (4, 1, 8, 8) and "alpha" in dash.status.value
+    assert dash.image.value[:4] == b"\x89PNG"

@@ -1,7 +1,7 @@
 """ProGAN on emoji (chapter 7's colour example): the chapter's model classes and game, grown 4 -> 8 ->
 16 -> 32 on every Google-style emoji (with skin-tone variants) for longer than a page build allows.
 
-    python -m gantutor.pretrain progan-emoji --threads 1     # about 12 min of CPU on one thread
+    python -m gantutor.pretrain progan-emoji --threads 1     # about 6 min of CPU on one thread
 
 The shipped network is the moving average of G (what the chapter samples from). Settings are the
 paper's where a CPU allows (Karras et al., 2018, appendix A.1): WGAN-GP with lambda = 10 and
@@ -35,8 +35,8 @@ class ProGANRecipe:
     widths: Tuple[int, ...] = (64, 64, 32, 16)
     latent_dim: int = 128
     channels: int = 3
-    stage_steps: int = 400
-    fade_steps: int = 400
+    stage_steps: int = 200
+    fade_steps: int = 200
     batch_size: int = 32
     lr: float = 1e-3
     ema_decay: float = 0.999
