@@ -96,3 +96,28 @@ def test_lsgan_chi2_is_the_papers_formula_and_zero_at_the_optimum():
     assert theory.lsgan_chi2(p_d, p_d) == 0.0
     assert np.allclose(theory.lsgan_optimal_discriminator(p_d, p_d, -1, 1), 0.0)
     assert np.allclose(theory.lsgan_optimal_discriminator([0.0, 1.0], [0.0, 1.0], -1, 3), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("abc", [(1.0, -1.0, 0.0), (2.0, 0.0, 1.0), (3.5, 1.5, 2.5)])
+def test_chi2_identity_holds_for_the_sign_flip(abc):
+    """b - c = -1 and b - a = -2: the numerator of step 5 is squared, so only (b - c)^2 = 1 and
+    b - a = 2 (b - c) matter (chapter 3, thm-ls-chi2)."""
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        p_d, p_g = theory.random_distribution(15, rng), theory.random_distribution(15, rng)
+        assert math.isclose(theory.lsgan_generator_value(p_d, p_g, *abc), 0.5 * theory.lsgan_chi2(p_d, p_g),
+                            rel_tol=1e-10, abs_tol=1e-14)
+
+
+def test_eq9_value_has_second_derivative_pd2_over_sum_cubed():
+    """For eq. (9), C(G) = 1/2 sum p_g^2 / (p_d + p_g): d^2 C / d p_g(x)^2 = p_d^2 / (p_d + p_g)^3 (that of
+    2C is twice this), by central differences."""
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        p_d, p_g = theory.random_distribution(8, rng), theory.random_distribution(8, rng)
+        i, h = int(rng.integers(8)), 1e-4
+        e = np.zeros(8)
+        e[i] = h
+        C = lambda q: theory.lsgan_generator_value(p_d, q, 0, 1, 1)  # noqa: E731
+        fd = (C(p_g + e) - 2 * C(p_g) + C(p_g - e)) / h ** 2
+        assert math.isclose(fd, p_d[i] ** 2 / (p_d[i] + p_g[i]) ** 3, rel_tol=1e-4)
