@@ -104,6 +104,9 @@ def test_generator_loss_term_by_term():
     assert not torch.allclose(t["idt_Y"], 5 * (F(y) - y).abs().mean(), atol=1e-4)
     off = generator_loss_terms(G, F, D_X, D_Y, x, y, lambda_cycle=0.0, lambda_identity=0.5, adversarial=False)
     assert float(off["total"]) == 0.0
+    no_cycle = generator_loss_terms(G, F, D_X, D_Y, x, y, 10.0, 0.5, cycle=False)
+    assert float(no_cycle["cyc_X"]) == float(no_cycle["cyc_Y"]) == 0.0
+    assert torch.allclose(no_cycle["idt_Y"], t["idt_Y"]) and torch.allclose(no_cycle["adv_G"], t["adv_G"])
 
 
 def test_discriminator_loss_is_half_least_squares():

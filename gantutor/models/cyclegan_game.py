@@ -48,22 +48,23 @@ def l1(a: Tensor, b: Tensor) -> Tensor:
 
 def generator_loss_terms(G: nn.Module, F: nn.Module, D_X: nn.Module, D_Y: nn.Module, x: Tensor, y: Tensor,
                          lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-                         adversarial: bool = True) -> Dict[str, Tensor]:
+                         adversarial: bool = True, cycle: bool = True) -> Dict[str, Tensor]:
     """Every term of the generators' objective on a batch x (domain X) and y (domain Y), weighted:
 
     ``adv_G`` = E (D_Y(G(x)) - 1)^2, ``adv_F`` = E (D_X(F(y)) - 1)^2,
     ``cyc_X`` = lambda E|F(G(x)) - x|, ``cyc_Y`` = lambda E|G(F(y)) - y|,
     ``idt_Y`` = lambda_identity lambda E|G(y) - y|, ``idt_X`` = lambda_identity lambda E|F(x) - x|,
     ``total`` their sum, and the images ``fake_Y`` = G(x), ``fake_X`` = F(y) (for the discriminators).
-    A weight of 0 skips its term's forward passes (its entry is then 0); ``adversarial=False`` drops both
-    adversarial terms (only for experiments)."""
+    A weight of 0 skips its term's forward passes (its entry is then 0). For ablations, ``cycle=False``
+    drops the cycle terms while the identity weight stays lambda_identity * lambda_cycle, and
+    ``adversarial=False`` drops both adversarial terms."""
     fake_y, fake_x = G(x), F(y)
     zero = x.new_zeros(())
     t: Dict[str, Tensor] = {}
     t["adv_G"] = lsgan_generator_term(D_Y(fake_y)) if adversarial else zero
     t["adv_F"] = lsgan_generator_term(D_X(fake_x)) if adversarial else zero
-    t["cyc_X"] = lambda_cycle * l1(F(fake_y), x) if lambda_cycle else zero
-    t["cyc_Y"] = lambda_cycle * l1(G(fake_x), y) if lambda_cycle else zero
+    t["cyc_X"] = lambda_cycle * l1(F(fake_y), x) if lambda_cycle and cycle else zero
+    t["cyc_Y"] = lambda_cycle * l1(G(fake_x), y) if lambda_cycle and cycle else zero
     w_idt = lambda_identity * lambda_cycle
     t["idt_Y"] = w_idt * l1(G(y), y) if w_idt else zero
     t["idt_X"] = w_idt * l1(F(x), x) if w_idt else zero
@@ -83,8 +84,9 @@ class CycleGANGame(Game):
 
     Generator side: G and F (one Adam); discriminator side: D_X and D_Y. Each discriminator sees real
     images and fakes drawn through its own :class:`~gantutor.train.ImagePool` (``pool_size`` 50; 0 = the
-    latest fakes only). ``lambda_cycle`` 0 switches the cycle loss off, ``lambda_identity`` 0 the
-    identity loss (needed when X and Y have different channel counts). The discriminators train on the
+    latest fakes only). Ablation switches: ``cycle=False`` drops the cycle loss (the identity loss keeps
+    its weight lambda_identity * lambda_cycle), ``lambda_identity=0`` the identity loss (needed when X and
+    Y have different channel counts), ``pool_size=0`` the buffer. The discriminators train on the
     fakes of the preceding generator step, as in the paper's code (G step, then D step on its fakes).
     Recommended config: ``TrainConfig(lr_schedule="linear", lr_decay_start=0.5, lr_final=0.0,
     betas=(0.5, 0.999))`` (section 7.1), see :func:`cyclegan_config`.
@@ -94,14 +96,14 @@ class CycleGANGame(Game):
 
     def __init__(self, G: nn.Module, F: nn.Module, D_X: nn.Module, D_Y: nn.Module, sampler_x: Sampler,
                  sampler_y: Sampler, lambda_cycle: float = 10.0, lambda_identity: float = 0.5,
-                 pool_size: int = 50, adversarial: bool = True):
+                 pool_size: int = 50, adversarial: bool = True, cycle: bool = True):
         for name, v in (("lambda_cycle", lambda_cycle), ("lambda_identity", lambda_identity)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise ValueError(f"{name}: expected a finite number >= 0, got {v!r}")
         self.G, self.F, self.D_X, self.D_Y = G, F, D_X, D_Y
         self.sampler_x, self.sampler_y = sampler_x, sampler_y
         self.lambda_cycle, self.lambda_identity = float(lambda_cycle), float(lambda_identity)
-        self.adversarial = adversarial
+        self.adversarial, self.cycle = adversarial, cycle
         self.pool_X, self.pool_Y = ImagePool(pool_size), ImagePool(pool_size)
         self.generator = CycleGenerators(G, F)
         self._last: Optional[Tuple[Tensor, Tensor, Tensor, Tensor]] = None
@@ -141,7 +143,7 @@ class CycleGANGame(Game):
     def g_loss(self, t: GameTrainer):
         x, y = self.batches(t.config.batch_size)
         terms = generator_loss_terms(self.G, self.F, self.D_X, self.D_Y, x, y, self.lambda_cycle,
-                                     self.lambda_identity, self.adversarial)
+                                     self.lambda_identity, self.adversarial, self.cycle)
         self._last = (x, y, terms["fake_Y"].detach(), terms["fake_X"].detach())
         return terms["total"], {k: v.detach() for k, v in terms.items() if not k.startswith("fake")}
 
