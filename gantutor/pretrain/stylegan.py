@@ -32,7 +32,7 @@ class StyleRun:
 
     kind: str = "stylegan2"
     pl_weight: float = 2.0
-    steps: int = 1500
+    steps: int = 400
     batch_size: int = 16
     channels: Tuple[int, ...] = (64, 64, 32, 32)
     z_dim: int = 64
@@ -41,7 +41,7 @@ class StyleRun:
     betas: Tuple[float, float] = (0.0, 0.99)
     r1_gamma: float = 0.05
     mixing_prob: float = 0.9
-    ema_decay: float = 0.999
+    ema_decay: float = 0.99
     seed: int = 0
 
     def networks(self, img_channels: int = 3) -> Tuple[StyleGenerator, ResidualDiscriminator]:
