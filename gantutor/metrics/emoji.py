@@ -175,7 +175,7 @@ def emoji_fid(images: torch.Tensor, reference: Union[str, torch.Tensor] = "googl
     g = torch.Generator().manual_seed(seed)
     pick = (torch.randperm(ref.shape[0], generator=g)[:n] if n <= ref.shape[0]
             else torch.randint(ref.shape[0], (n,), generator=g))
-    fid = frechet_distance(*feature_statistics(emoji_features(images)), *real)
+    fid = frechet_distance(*feature_statistics(emoji_features(images), "images"), *real)
     baseline = frechet_distance(*feature_statistics(ref[pick]), *real)
     return EmojiFIDResult(fid, baseline, n, label)
 
