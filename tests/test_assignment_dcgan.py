@@ -61,23 +61,33 @@ def test_student_version_is_generated_and_hides_answers():
 
 # ---- the check functions directly -------------------------------------------------------------------
 
-def _stack(latent_dim, ngf, k=4, last=nn.Tanh, bn_out=False):
+def _stack(latent_dim, ngf, k=4, last=nn.Tanh, bn_out=False, out_pad=0, p=1):
     layers = [nn.ConvTranspose2d(latent_dim, 2 * ngf, 7, 1, 0, bias=False), nn.BatchNorm2d(2 * ngf), nn.ReLU(),
-              nn.ConvTranspose2d(2 * ngf, ngf, k, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
-              nn.ConvTranspose2d(ngf, 1, k, 2, 1, bias=False)]
+              nn.ConvTranspose2d(2 * ngf, ngf, k, 2, p, output_padding=out_pad, bias=False), nn.BatchNorm2d(ngf),
+              nn.ReLU(), nn.ConvTranspose2d(ngf, 1, k, 2, p, output_padding=out_pad, bias=False)]
     return nn.Sequential(*layers, *([nn.BatchNorm2d(1)] if bn_out else []), last())
 
 
-def _d_step(D, G, opt, x, z, detach=True, swap=False, joint=False):
+def _d_step(D, G, opt, x, z, detach=True, swap=False, joint=False, pooled=0.0, reduction="mean"):
     fake = G(z).detach() if detach else G(z)
+    if pooled:
+        real_logits, fake_logits = D(x), D(fake)
+        logits = torch.cat([real_logits, fake_logits])
+        labels = torch.cat([torch.ones_like(real_logits), torch.zeros_like(fake_logits)])
+        loss = pooled * F.binary_cross_entropy_with_logits(logits, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
     if joint:
         logits = D(torch.cat([x, fake]))
         real_logits, fake_logits = logits[:len(x)], logits[len(x):]
     else:
         real_logits, fake_logits = D(x), D(fake)
-    ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
-    loss = F.binary_cross_entropy_with_logits(real_logits, zeros if swap else ones) + \
-        F.binary_cross_entropy_with_logits(fake_logits, ones if swap else zeros)
+    real_label, fake_label = (0.0, 1.0) if swap else (1.0, 0.0)
+    loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label),
+                                              reduction=reduction) + \
+        F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, fake_label), reduction=reduction)
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -87,10 +97,14 @@ def _d_step(D, G, opt, x, z, detach=True, swap=False, joint=False):
 def test_checks_pass_on_right_answers(capsys):
     assert checks_dcgan.check_transposed_output_size(lambda i, k, s, p: (i - 1) * s - 2 * p + k)
     assert checks_dcgan.check_generator_stack(_stack)
+    assert checks_dcgan.check_generator_stack(lambda d, n: _stack(d, n, k=6, p=2))   # k = 6 is divisible by 2
+    # the same stack with ReLU(inplace=True) and biases: still right
+    assert checks_dcgan.check_generator_stack(lambda d, n: nn.Sequential(*[
+        nn.ReLU(True) if isinstance(m, nn.ReLU) else m for m in _stack(d, n)]))
     assert checks_dcgan.check_d_train_step(_d_step)
     # sigmoid + BCELoss is the same loss (less stable at extreme logits, fine here)
     assert checks_dcgan.check_d_train_step(lambda D, G, o, x, z: _sigmoid_step(D, G, o, x, z))
-    assert capsys.readouterr().out.count(": PASS\n") == 4
+    assert capsys.readouterr().out.count(": PASS\n") == 6
 
 
 def _sigmoid_step(D, G, opt, x, z):
@@ -117,6 +131,9 @@ def test_size_check_names_wrong_answers(fn, message, capsys):
 
 @pytest.mark.parametrize("fn,message", [
     (lambda d, n: _stack(d, n, k=3), "13 x 13"),
+    # the design task 4 asks students to reject: the right size, an uneven overlap
+    (lambda d, n: _stack(d, n, k=3, out_pad=1), "kernel 3, stride 2 and output_padding=1"),
+    (lambda d, n: _stack(d, n, k=5, p=2, out_pad=1), "5 is not divisible by 2"),
     (lambda d, n: _stack(d, n, last=nn.Sigmoid), "sigmoid"),
     (lambda d, n: _stack(d, n, last=nn.Identity), "nn.Tanh()"),
     (lambda d, n: _stack(d, n, bn_out=True), "none on the output layer"),
@@ -133,10 +150,23 @@ def test_stack_check_names_wrong_answers(fn, message, capsys):
     (dict(detach=False), "gradients flowed into G"),
     (dict(swap=True), "labels are swapped"),
     (dict(joint=True), "one concatenated real+fake batch"),
+    (dict(pooled=1.0), "one BCE mean over the real and fake batches"),
+    (dict(pooled=2.0), "one BCE mean over the real and fake batches"),   # equal to the right loss at equal sizes
 ])
 def test_d_step_check_names_wrong_answers(kwargs, message, capsys):
     assert not checks_dcgan.check_d_train_step(lambda *a: _d_step(*a, **kwargs))
     assert message in capsys.readouterr().out
+
+
+def test_d_step_check_rejects_unnamed_wrong_answers(capsys):
+    # a sum instead of batch means: plausible, not named, caught by the generic mismatch message
+    assert not checks_dcgan.check_d_train_step(lambda *a: _d_step(*a, reduction="sum"))
+    assert "differ from one optimiser step" in capsys.readouterr().out
+
+
+def test_d_step_check_uses_unequal_batch_sizes():
+    _, _, _, x_real, z = checks_dcgan._step_setup()
+    assert len(x_real) != len(z)
 
 
 def test_d_step_check_names_missing_zero_grad_and_blank_answers(capsys):

@@ -6,15 +6,19 @@ line and returns True or False:
     check_generator_stack: FAIL - after the first stride-2 layer the map is 13 x 13, expected 14 x 14; ...
 
 Common wrong answers are named: the convolution's size formula given for the transposed one, a 3 x 3
-kernel with stride 2 (13 x 13 instead of 14 x 14), a missing tanh, batch norm on the output layer,
-fakes not detached in the discriminator's step, real and fake labels swapped, stale gradients, one
-mixed real+fake batch through a batch-normalised D. A check never raises on a wrong answer.
+kernel with stride 2 (13 x 13 instead of 14 x 14, or 14 x 14 with ``output_padding=1``: a kernel not
+divisible by its stride), a missing tanh, batch norm on the output layer, fakes not detached in the
+discriminator's step, real and fake labels swapped, stale gradients, one mixed real+fake batch through a
+batch-normalised D, one mean over the real and fake batches together (the discriminator's step is
+checked with 16 real and 12 fake images, so that answer differs from the sum of the two means). A check
+never raises on a wrong answer.
 """
 from __future__ import annotations
 
 from typing import Callable, List
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
@@ -60,6 +64,18 @@ def _trace(stack: nn.Module, z: torch.Tensor):
     return shapes, out
 
 
+def _check_even_overlap(stack: nn.Module) -> None:
+    """Every strided transposed convolution must have a kernel divisible by its stride (even overlap)."""
+    convs = [m for m in stack.modules() if isinstance(m, nn.ConvTranspose2d)]
+    for j, m in enumerate(convs):
+        (k, _), (s, _) = m.kernel_size, m.stride
+        if s > 1 and k % s:
+            extra = f" and output_padding={m.output_padding[0]}" if any(m.output_padding) else ""
+            raise _Fail(f"transposed convolution {j + 1} has kernel {k}, stride {s}{extra}: the right size, but "
+                        f"{k} is not divisible by {s}, so its stamps overlap unevenly (checkerboard artefacts); "
+                        f"use k=4, s=2, p=1")
+
+
 def _stack_layers(stack: nn.Module) -> list:
     return [m for m in stack.modules() if not isinstance(m, nn.Sequential) and not list(m.children())]
 
@@ -82,7 +98,7 @@ def _check_stack_shapes(shapes, latent_dim, ngf, n):
 def check_generator_stack(fn: Callable) -> bool:
     """``fn(latent_dim, ngf)`` should return an nn.Module mapping z [N, latent_dim, 1, 1] to [N, 1, 28, 28]
     in [-1, 1]: ConvT(k=7) to [2ngf, 7, 7], ConvT(k=4, s=2, p=1) to [ngf, 14, 14] and to [1, 28, 28];
-    BN + ReLU after the first two, tanh after the last."""
+    BN + ReLU after the first two, tanh after the last; stride-2 kernels divisible by the stride."""
     def body():
         for latent_dim, ngf in ((10, 4), (16, 6)):
             stack = _call(fn, latent_dim, ngf)
@@ -92,6 +108,7 @@ def check_generator_stack(fn: Callable) -> bool:
             z = 3.0 * torch.randn(8, latent_dim, 1, 1)
             shapes, out = _trace(stack.train(), z)
             _check_stack_shapes(shapes, latent_dim, ngf, 8)
+            _check_even_overlap(stack)
             layers = _stack_layers(stack)
             kinds = [type(m) for m in layers]
             if kinds.count(nn.BatchNorm2d) != 2 or any(isinstance(m, nn.BatchNorm2d) for m in layers[-2:]):
@@ -111,17 +128,18 @@ def check_generator_stack(fn: Callable) -> bool:
 # ---- the discriminator's step -------------------------------------------------------------------
 
 def _step_setup():
-    """Tiny seeded DCGAN pair at 28 x 28, an SGD optimiser for D, and stale gradients everywhere."""
+    """Tiny seeded DCGAN pair at 28 x 28, an SGD optimiser for D, and stale gradients everywhere; 16 real
+    images and 12 codes (unequal sizes: one mean over both batches differs from the sum of the two means)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(6)
         G, D = DCGANGenerator(8, 28, 1, 4), DCGANDiscriminator(28, 1, 4)
-        x_real, z = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randn(16, 8)
+        x_real, z = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randn(12, 8)
         for p in list(D.parameters()) + list(G.parameters()):
             p.grad = 0.5 * torch.randn_like(p)
     return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
 
 
-def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False):
+def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False, pooled: float = 0.0):
     D, G, opt, x_real, z = _step_setup()
     with torch.no_grad():
         fake = G(z)
@@ -130,12 +148,22 @@ def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False):
         real_logits, fake_logits = logits[:len(x_real)], logits[len(x_real):]
     else:
         real_logits, fake_logits = D(x_real), D(fake)
-    loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
+    if pooled:   # one BCE mean over both batches (times ``pooled``)
+        logits = torch.cat([real_logits, fake_logits])
+        labels = torch.cat([torch.ones_like(real_logits), torch.zeros_like(fake_logits)])
+        loss = pooled * F.binary_cross_entropy_with_logits(logits, labels)
+    else:
+        loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
     if zero_grad:
         opt.zero_grad()
     loss.backward()
     opt.step()
     return [p.detach().clone() for p in D.parameters()], float(loss.detach())
+
+
+_POOLED = ("you took one BCE mean over the real and fake batches together; that weights the two terms by "
+           "their batch sizes (2 x that mean is right only when they are equal): take the mean of each term "
+           "separately and add them")
 
 
 def check_d_train_step(fn: Callable) -> bool:
@@ -150,6 +178,8 @@ def check_d_train_step(fn: Callable) -> bool:
             (dict(swap=True), "real and fake labels are swapped: real images get label 1, fakes label 0"),
             (dict(joint=True), "you passed one concatenated real+fake batch through D; with batch norm that "
              "mixes their statistics: call D(x_real) and D(fake) separately (as gantutor's Trainer does)"),
+            (dict(pooled=1.0), _POOLED),
+            (dict(pooled=2.0), _POOLED),
         ], "D's weights after your step differ from one optimiser step on the binary cross-entropy "
            "of D(x_real) (label 1) and D(G(z)) (label 0)")
     return _verdict("check_d_train_step", body)
