@@ -23,7 +23,7 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-CRF = 26                 # x264 quality (lower is better and larger; 23 is x264's default)
+CRF = 28                 # x264 quality (lower is better and larger; 23 is x264's default)
 FALLBACK_FRAMES = 24     # most frames kept by the JavaScript fallback
 FALLBACK_DPI = 60
 ICONS = {"fa-minus": "&minus;", "fa-fast-backward": "&#x23EE;", "fa-step-backward": "&#x23F4;&#x2759;",
