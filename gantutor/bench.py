@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from . import metrics, zoo
+from . import validate as V
 from .config import GRID_SETTINGS, RING_TARGET_SETTINGS, ToySettings, TrainConfig
 from .data import grid25, mnist_sampler, ring8
 from .models import MLPDiscriminator, MLPGenerator
@@ -52,6 +53,14 @@ class CGANSettings:
     target: float = 0.90
     cap_seconds: float = 300.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "eval_every", "eval_n"):  # eval_every = 0 would evaluate forever
+            V.positive_int(f"CGANSettings.{name}", getattr(self, name))
+        for name in ("lr_g", "lr_d", "cap_seconds"):
+            V.positive_number(f"CGANSettings.{name}", getattr(self, name))
+        V.probability("CGANSettings.target", self.target)
+        V.integer("CGANSettings.seed", self.seed)
 
 
 CGAN_SETTINGS = CGANSettings()
@@ -160,6 +169,9 @@ def flops_per_step(sampler) -> int:
 def matmul_peak(n: int = 1024, seconds: float = 1.0, clock: str = "wall") -> float:
     """Measured float32 matmul FLOP/s on this machine with the current thread count (``clock``:
     ``"wall"`` or ``"cpu"``, process CPU time, meaningful with one thread)."""
+    V.positive_int("n", n)
+    V.positive_number("seconds", seconds)
+    V.one_of("clock", clock, ("wall", "cpu"))
     now = time.perf_counter if clock == "wall" else time.process_time
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -177,6 +189,8 @@ def bench_throughput(steps: int, rounds: int, data_root: Optional[str] = None) -
     headline uses CPU time (see :class:`_Clock`), otherwise wall time. ``ratio_bound`` is the ratio
     gantutor would reach if its whole step ran at the measured matmul peak: the ceiling for these
     networks and this algorithm on this machine."""
+    V.positive_int("steps", steps)
+    V.positive_int("rounds", rounds)
     root = _torchvision_root(data_root)
     try:
         sampler = mnist_sampler(data_root)
@@ -203,6 +217,9 @@ def bench_time_to_quality(s: CGANSettings = CGAN_SETTINGS, data_root: Optional[s
                           fid_n: int = 10000) -> Dict[str, object]:
     """Train a conditional MLP GAN and evaluate every ``eval_every`` steps until conditional accuracy
     reaches ``target`` or training time reaches ``cap_seconds`` (evaluation time is not counted)."""
+    if not isinstance(s, CGANSettings):
+        V.fail("s", "a CGANSettings", s, error=TypeError)
+    V.positive_int("fid_n", fid_n)
     sampler = mnist_sampler(data_root, labelled=True)
     G, D = MLPGenerator(64, (1, 28, 28), n_classes=10), MLPDiscriminator((1, 28, 28), n_classes=10)
     cfg = TrainConfig(batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d, seed=s.seed, progress=False)
@@ -235,6 +252,7 @@ def bench_toys(ring: ToySettings = RING_TARGET_SETTINGS, grid: ToySettings = GRI
     critic steps, clipping, penalty or spectral norm) on the ring of 8 and the grid of 25, each given
     ``seconds`` of CPU time: the generator steps that fit are measured first (a throw-away run), and
     the learning-rate decay spans them."""
+    V.positive_number("seconds", seconds)
     rows = []
     for set_name, mixture, toy in (("ring8", ring8(), ring), ("grid25", grid25(), grid)):
         for loss in zoo.DEFAULT_SETTINGS:

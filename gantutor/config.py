@@ -61,6 +61,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._check_names_and_types()
         if self.lr_schedule not in ("geometric", "linear"):
             raise ValueError(f"TrainConfig.lr_schedule must be 'geometric' or 'linear', got {self.lr_schedule!r}")
         if not isinstance(self.lr_decay_start, (int, float)) or not 0 <= self.lr_decay_start <= 1:
@@ -71,8 +72,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         for name in ("clip", "gp_weight"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
-                raise ValueError(f"TrainConfig.{name} must be a number >= 0 (0 = off), got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < float("inf"):
+                raise ValueError(f"TrainConfig.{name} must be a finite number >= 0 (0 = off), got {value!r}")
         for name in ("k_burst", "k_burst_first", "k_burst_every", "d_reg_every", "g_reg_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -90,6 +91,35 @@ class TrainConfig:
                     or value == float("inf"):
                 kind = "a finite number >= 0" if zero_ok else "a positive finite number"
                 raise ValueError(f"TrainConfig.{name} must be {kind}, got {value!r}")
+
+    def _check_names_and_types(self) -> None:
+        """Loss names, betas, seed, device and flags (messages in gantutor.validate's one voice)."""
+        from . import losses
+        from . import validate as V
+
+        for name, table in (("g_loss", losses.G_LOSSES), ("d_loss", losses.D_LOSSES)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in table:
+                V.fail(f"TrainConfig.{name}", f"one of {sorted(table)}", repr(value) if isinstance(value, str) else value,
+                       error=KeyError)
+        betas = self.betas
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            V.fail("TrainConfig.betas", "two numbers (beta1, beta2) in [0, 1)", betas, error=TypeError)
+        for i, b in enumerate(betas):
+            V.finite_number(f"TrainConfig.betas[{i}]", b, 0.0, 1.0, high_open=True)
+        V.integer("TrainConfig.seed", self.seed)
+        V.boolean("TrainConfig.progress", self.progress)
+        if not isinstance(self.extra, dict):
+            V.fail("TrainConfig.extra", "a dict", self.extra, error=TypeError)
+        if not isinstance(self.device, str) and not hasattr(self.device, "type"):
+            V.fail("TrainConfig.device", "'auto', 'cpu', 'cuda', 'mps' or a torch.device", self.device, error=TypeError)
+        if self.device != "auto":
+            import torch
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError, TypeError):
+                V.fail("TrainConfig.device", "'auto', 'cpu', 'cuda', 'cuda:0', 'mps' or a torch.device",
+                       repr(self.device), error=KeyError)
 
     def critic_steps(self, step: int) -> int:
         """Discriminator steps before generator step ``step`` (counted from 0): ``k``, or ``k_burst`` in

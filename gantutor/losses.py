@@ -16,6 +16,8 @@ from typing import Callable, Dict, Optional
 import torch
 import torch.nn.functional as F
 
+from . import validate as V
+
 Tensor = torch.Tensor
 D_LOSSES: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
 G_LOSSES: Dict[str, Callable[[Tensor], Tensor]] = {}
@@ -29,16 +31,19 @@ def _register(table: dict, name: str):
 
 
 def check_logits(name: str, logits: Tensor) -> Tensor:
-    """Return ``logits`` flattened to [N] after checking it is a float tensor of shape [N] or [N, 1]."""
+    """Return ``logits`` flattened to [N] after checking it is a float tensor of shape [N] or [N, 1]
+    with N >= 1 and (outside the training loop) finite values. numpy arrays are refused: a loss must
+    stay in the autograd graph."""
+    what = "a float tensor [N] or [N, 1] of discriminator outputs, N >= 1"
     if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of discriminator logits, got {type(logits).__name__}")
+        V.fail(name, what, logits, "pass D's output tensor (a loss must stay differentiable)", error=TypeError)
     if not logits.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {logits.dtype}")
+        V.fail(name, what, logits, "convert with .float()", error=TypeError)
     if logits.ndim == 2 and logits.shape[1] == 1:
         logits = logits[:, 0]
     if logits.ndim != 1 or logits.shape[0] == 0:
-        raise ValueError(f"{name} must have shape [N] or [N, 1] with N >= 1 (one logit per sample), got {tuple(logits.shape)}")
-    return logits
+        V.fail(name, what, logits)
+    return V.finite_values(name, logits)
 
 
 @_register(D_LOSSES, "bce")
@@ -87,6 +92,7 @@ def d_least_squares(real_out: Tensor, fake_out: Tensor, a: float, b: float) -> T
     """
     real_out = check_logits("real_out", real_out)
     fake_out = check_logits("fake_out", fake_out)
+    a, b = V.finite_number("a", a), V.finite_number("b", b)
     return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()
 
 
@@ -94,7 +100,7 @@ def g_least_squares(fake_out: Tensor, c: float) -> Tensor:
     """Generator loss of LSGAN (Mao et al., 2017, eq. 2): min_G V(G) = 1/2 E_z[(D(G(z)) - c)^2],
     where c is the value G wants D to believe for fake data."""
     fake_out = check_logits("fake_out", fake_out)
-    return 0.5 * ((fake_out - c) ** 2).mean()
+    return 0.5 * ((fake_out - V.finite_number("c", c)) ** 2).mean()
 
 
 @_register(D_LOSSES, "lsgan")
@@ -179,14 +185,23 @@ def gradient_penalty(D, real: Tensor, fake: Tensor, *args, center: float = 1.0, 
     ``args`` are passed on to D after x_hat (the labels of a conditional critic).
     The result stays in the autograd graph (``create_graph=True``) so that it can be minimised.
     """
+    if not callable(D):
+        V.fail("D", "the critic (a callable torch.nn.Module)", D, error=TypeError)
+    real = V.float_tensor("real", real, "a float tensor batch [N, ...]")
+    fake = V.float_tensor("fake", fake, "a float tensor batch [N, ...]")
+    for name, t in (("real", real), ("fake", fake)):
+        if t.ndim < 2 or t.shape[0] == 0:
+            V.fail(name, "a float tensor batch [N, ...] with N >= 1 (one sample per row)", t)
+        V.finite_values(name, t)
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    if real.ndim < 2:
-        raise ValueError(f"real and fake must be batches [N, ...], got shape {tuple(real.shape)}")
+        V.fail("fake", f"the same shape as real {tuple(real.shape)}", fake)
+    center = V.finite_number("center", center)
     alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator,
                        dtype=real.dtype, device="cpu" if generator is not None else real.device).to(real.device)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = D(x_hat, *args)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        V.fail("D", "a critic whose output depends differentiably on its input", out)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     gap = norms - center
@@ -201,10 +216,9 @@ def mismatched_labels(y: Tensor, n_classes: int, generator: Optional[torch.Gener
 
     y' = (y + s) mod K with s uniform in {1, ..., K-1}: never equal to y, every wrong class equally likely.
     """
-    if n_classes < 2:
-        raise ValueError(f"mismatched labels need at least 2 classes, got n_classes={n_classes}")
-    if y.ndim != 1 or y.is_floating_point():
-        raise ValueError(f"y must be an integer tensor of shape [N], got {y.dtype} {tuple(y.shape)}")
+    if V.non_negative_int("n_classes", n_classes) < 2:
+        V.fail("n_classes", "at least 2 classes (n_classes >= 2)", n_classes)
+    y = V.integer_labels("y", y, n_classes=n_classes)
     shift = torch.randint(1, n_classes, y.shape, generator=generator, device="cpu").to(y.device)
     return (y + shift) % n_classes
 
@@ -220,6 +234,7 @@ def d_conditional_bce(real_logits: Tensor, fake_logits: Tensor, mismatch_logits:
     real_logits = check_logits("real_logits", real_logits)
     fake_logits = check_logits("fake_logits", fake_logits)
     loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    mismatch_weight = V.finite_number("mismatch_weight", mismatch_weight, low=0.0)
     if mismatch_logits is not None and mismatch_weight:
         loss = loss + mismatch_weight * F.softplus(check_logits("mismatch_logits", mismatch_logits)).mean()
     return loss
@@ -227,8 +242,9 @@ def d_conditional_bce(real_logits: Tensor, fake_logits: Tensor, mismatch_logits:
 
 
 def _lookup(table: dict, kind: str, name: str):
-    if name not in table:
-        raise KeyError(f"unknown {kind} loss {name!r}; choose one of {sorted(table)}")
+    if not isinstance(name, str) or name not in table:
+        V.fail("name", f"the name of a {kind} loss, one of {sorted(table)}", repr(name) if isinstance(name, str) else name,
+               error=KeyError)
     return table[name]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import losses
+from . import validate as V
 
 # Okabe and Ito's palette (2008), distinguishable with every common colour-vision deficiency. Importing
 # this module makes it matplotlib's default colour cycle ("C0", "C1", ...), each colour with its own
@@ -34,6 +35,19 @@ def use_colorblind_palette() -> None:
 
 
 use_colorblind_palette()
+
+
+def _loss_names(g_losses) -> list:
+    """A non-empty list of registered generator-loss names (a single string is refused, not split)."""
+    what = f"a list of generator-loss names from {sorted(losses.G_LOSSES)}"
+    if isinstance(g_losses, (str, bytes)):
+        V.fail("g_losses", what, g_losses, f"for one loss write [{g_losses!r}]", error=TypeError)
+    if not isinstance(g_losses, (list, tuple)) or not g_losses:
+        V.fail("g_losses", what, g_losses, error=TypeError)
+    for name in g_losses:
+        if name not in losses.G_LOSSES:
+            V.fail("g_losses", what, f"{name!r}", error=KeyError)
+    return list(g_losses)
 
 
 def _elementwise(fn: Callable, logits: torch.Tensor):
@@ -63,6 +77,8 @@ def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), li
     For losses of an unbounded raw output (LSGAN's least squares), pass ``xlabel`` to name the top row's
     x axis (the raw output of D) and ``probability_row=False`` to leave out the bottom row, whose
     sigmoid axis means nothing for them. The defaults draw the original 2 x 2 figure."""
+    g_losses = _loss_names(g_losses)
+    lim = V.positive_number("lim", lim)
     l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
     d = torch.sigmoid(l).numpy()
     rows = 2 if probability_row else 1
@@ -93,6 +109,7 @@ def saturation_figure(g_losses: Sequence[str] = ("minimax", "nonsaturating"), li
 def sigmoid_ce_figure(lim: float = 10.0):
     """Sigmoid cross-entropy with target 1, -log sigmoid(l), against the logit l, with its derivative
     sigmoid(l) - 1: both flatten for l > 2 (the saturation that motivates LSGAN)."""
+    lim = V.positive_number("lim", lim)
     l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
     val, grad = _elementwise(lambda t: torch.nn.functional.softplus(-t).mean(), l)
     fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
@@ -105,11 +122,14 @@ def sigmoid_ce_figure(lim: float = 10.0):
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
-    """A [H, W] (grey) or [H, W, 3] array tiling images [N, C, H, W] in [-1, 1]."""
+    """A [H, W] (grey) or [H, W, 3] array tiling images [N, C, H, W] in [-1, 1] (values slightly
+    outside are clamped; uint8 pixels and [0, 255] floats are refused with the fix)."""
     from torchvision.utils import make_grid
 
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape [N, C, H, W], got {tuple(images.shape)}")
+    images = V.image_batch("images", images, tolerance=9.0)
+    if images.shape[1] not in (1, 3):
+        V.fail("images", "grey (C = 1) or colour (C = 3) images [N, C, H, W]", images)
+    nrow = V.positive_int("nrow", nrow)
     grid = make_grid(images.detach().cpu().float().clamp(-1, 1), nrow=nrow, padding=2, normalize=True,
                      value_range=(-1, 1), pad_value=1.0)
     grid = grid.permute(1, 2, 0).numpy()
@@ -129,9 +149,17 @@ def sample_grid(images: torch.Tensor, nrow: int = 8, ax=None, title: Optional[st
 
 def history_figure(history: Dict[str, list], axes=None):
     """Losses (left) and mean D(x), D(G(z)) (right) against the generator step."""
+    what = "a trainer's history (trainer.history) or a dict of lists with step, d_loss, g_loss, d_real, d_fake"
+    if not isinstance(history, dict) and not callable(getattr(history, "as_dict", None)):
+        V.fail("history", what, history, error=TypeError)
+    h = history if isinstance(history, dict) else history.as_dict()
+    keys = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+    missing = [k for k in keys if k not in h]
+    if missing or len({len(h[k]) for k in keys}) != 1:
+        V.fail("history", what, f"missing {missing}" if missing else
+               "lists of unequal lengths " + str({k: len(h[k]) for k in keys}))
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), constrained_layout=True)
-    h = history if isinstance(history, dict) else history.as_dict()
     axes[0].plot(h["step"], h["d_loss"], label="discriminator loss")
     axes[0].plot(h["step"], h["g_loss"], label="generator loss")
     axes[0].set(xlabel="generator step", title="losses")
@@ -147,6 +175,11 @@ def history_figure(history: Dict[str, list], axes=None):
 def density_1d(ax, x, p_data, p_g=None, d=None, title: Optional[str] = None):
     """Goodfellow et al. (2014), figure 1: data density (black, dotted), generator density (green,
     solid) and the discriminator D(x) (blue, dashed) on a shared x axis."""
+    _check_ax(ax)
+    n = len(V.array_1d("x", x))
+    for name, v in (("p_data", p_data), ("p_g", p_g), ("d", d)):
+        if v is not None and len(V.array_1d(name, v)) != n:
+            V.fail(name, f"{n} values, one per point of x", f"{len(V.array_1d(name, v))}")
     ax.plot(x, p_data, ":", color=COLORS["data"], lw=2, label="$p_{data}$")
     if p_g is not None:
         ax.plot(x, p_g, "-", color=COLORS["gen"], label="$p_g$")
@@ -162,6 +195,8 @@ def density_1d(ax, x, p_data, p_g=None, d=None, title: Optional[str] = None):
 @torch.no_grad()
 def decision_map(D: torch.nn.Module, lim: float, n: int = 120):
     """sigmoid(D) on an n x n grid over [-lim, lim]^2: returns (xs, ys, probabilities)."""
+    V.module("D", D, "a discriminator of 2D points (a torch.nn.Module)")
+    lim, n = V.positive_number("lim", lim), V.positive_int("n", n)
     xs = np.linspace(-lim, lim, n, dtype=np.float32)
     gx, gy = np.meshgrid(xs, xs)
     pts = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1))
@@ -173,9 +208,24 @@ def decision_map(D: torch.nn.Module, lim: float, n: int = 120):
     return xs, xs, prob
 
 
+def _check_ax(ax) -> None:
+    if not callable(getattr(ax, "plot", None)):
+        V.fail("ax", "a matplotlib Axes (e.g. plt.subplots()[1])", ax, error=TypeError)
+
+
+def _points(name: str, x) -> torch.Tensor:
+    x = V.float_tensor(name, x, "a float tensor of 2D points [N, 2]")
+    if x.ndim != 2 or x.shape[1] != 2:
+        V.fail(name, "a float tensor of 2D points [N, 2]", x)
+    return V.finite_values(name, x.detach().cpu())
+
+
 def scatter_2d(ax, real: torch.Tensor, fake: torch.Tensor, D: Optional[torch.nn.Module] = None,
                lim: float = 1.5, title: Optional[str] = None):
     """Real (orange dots) and generated (purple crosses) 2D points over the discriminator's map D(x) (blue = real)."""
+    _check_ax(ax)
+    real, fake = _points("real", real), _points("fake", fake)
+    lim = V.positive_number("lim", lim)
     if D is not None:
         xs, ys, prob = decision_map(D, lim)
         im = ax.contourf(xs, ys, prob, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.6)
@@ -250,6 +300,8 @@ def loss_zoo_figure(g_losses: Sequence[str], lim: float = 4.0, labels: Optional[
     a fake, computed from :mod:`gantutor.losses` by autograd. For the BCE losses the raw output is the
     logit l and D(G(z)) = sigmoid(l) is marked on a second x axis at the top. Losses with identical
     curves (WGAN's and the hinge generator loss) share one line and one legend entry."""
+    g_losses = _loss_names(g_losses)
+    lim = V.positive_number("lim", lim)
     l = torch.linspace(-lim, lim, 401, dtype=torch.float64)
     curves: Dict[str, tuple] = {}
     for name in g_losses:

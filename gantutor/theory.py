@@ -15,11 +15,19 @@ from typing import Tuple
 import numpy as np
 from scipy import optimize
 
+from . import validate as V
+
 LOG4 = math.log(4.0)
 
 
 def _as_dist(name: str, p, dx: float = 1.0) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
+    dx = V.positive_number("dx", dx)
+    if p is None or isinstance(p, (str, bytes, dict)):
+        V.fail(name, "a 1D array of probabilities", p, error=TypeError)
+    try:
+        p = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError):
+        V.fail(name, "a 1D array of probabilities", p, error=TypeError)
     if p.ndim != 1 or p.size == 0:
         raise ValueError(f"{name} must be a non-empty 1D array, got shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
@@ -28,6 +36,28 @@ def _as_dist(name: str, p, dx: float = 1.0) -> np.ndarray:
     if not math.isclose(total, 1.0, rel_tol=1e-3, abs_tol=1e-3):
         raise ValueError(f"{name} must sum (integrate) to 1, got {total:.6g}")
     return p
+
+
+def _masses(p_data, p_g):
+    """Two equally long 1D arrays of finite non-negative numbers (densities or masses, any total)."""
+    out = []
+    for name, v in (("p_data", p_data), ("p_g", p_g)):
+        a = V.array_1d(name, v, "a non-empty 1D array of finite non-negative numbers")
+        if np.any(a < 0):
+            V.fail(name, "a non-empty 1D array of finite non-negative numbers", "negative entries")
+        out.append(a)
+    if out[1].shape != out[0].shape:
+        V.fail("p_g", f"the shape of p_data {out[0].shape}", f"shape {out[1].shape}")
+    return out
+
+
+def _values_of_d(d, n: int, low: float = -math.inf, high: float = math.inf) -> np.ndarray:
+    d = V.array_1d("d", d)
+    if d.shape != (n,):
+        V.fail("d", f"{n} values of D, one per point", f"shape {d.shape}")
+    if np.any(d < low) or np.any(d > high):
+        V.fail("d", f"values of D in [{low:g}, {high:g}]", f"values in [{d.min():.3g}, {d.max():.3g}]")
+    return d
 
 
 def _pair(p, q, dx):
@@ -57,15 +87,15 @@ def js(p, q, dx: float = 1.0) -> float:
 def optimal_discriminator(p_data, p_g) -> np.ndarray:
     """D*(x) = p_data / (p_data + p_g) where p_data + p_g > 0 (Proposition 1); 1/2 elsewhere (any
     value is optimal where neither distribution has mass)."""
-    p_data, p_g = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    p_data, p_g = _masses(p_data, p_g)
     s = p_data + p_g
     return np.divide(p_data, s, out=np.full_like(s, 0.5), where=s > 0)
 
 
 def value(d, p_data, p_g, dx: float = 1.0) -> float:
     """V(D, G) = E_{p_data}[log D] + E_{p_g}[log(1 - D)] for a discriminator given by its values d."""
-    d = np.asarray(d, dtype=np.float64)
     p_data, p_g = _pair(p_data, p_g, dx)
+    d = _values_of_d(d, p_data.shape[0], 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 * log 0 is masked to 0 below
         t1 = np.where(p_data > 0, p_data * np.log(d), 0.0)
         t2 = np.where(p_g > 0, p_g * np.log1p(-d), 0.0)
@@ -96,6 +126,10 @@ def pearson_chi2(p, q, dx: float = 1.0) -> float:
 
 def random_distribution(n: int, rng: np.random.Generator, sparsity: float = 0.0) -> np.ndarray:
     """A random distribution on n points (Dirichlet(1)); a share ``sparsity`` of points set to zero."""
+    V.positive_int("n", n)
+    if not isinstance(rng, np.random.Generator):
+        V.fail("rng", "a numpy Generator, e.g. np.random.default_rng(0)", rng, error=TypeError)
+    V.probability("sparsity", sparsity)
     p = rng.dirichlet(np.ones(n))
     if sparsity > 0:
         p[rng.random(n) < sparsity] = 0.0
@@ -107,17 +141,33 @@ def random_distribution(n: int, rng: np.random.Generator, sparsity: float = 0.0)
 
 def gaussian_pdf(x, mu: float, sigma: float) -> np.ndarray:
     """The N(mu, sigma^2) density at x."""
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    sigma, mu = V.positive_number("sigma", sigma), V.finite_number("mu", mu)
+    if isinstance(x, (str, bytes)) or x is None:
+        V.fail("x", "numbers (a float or an array)", x, error=TypeError)
     x = np.asarray(x, dtype=np.float64)
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
 
 
 def mixture_pdf(x, means, sigmas, weights=None) -> np.ndarray:
     """Density of a 1D Gaussian mixture at x."""
-    means, sigmas = np.atleast_1d(means), np.broadcast_to(np.atleast_1d(sigmas), np.shape(np.atleast_1d(means)))
-    weights = np.full(len(means), 1 / len(means)) if weights is None else np.asarray(weights, dtype=np.float64)
+    means = V.array_1d("means", np.atleast_1d(means) if means is not None else None)
+    sig = V.array_1d("sigmas", np.atleast_1d(sigmas) if sigmas is not None else None)
+    if np.any(sig <= 0) or sig.shape not in ((1,), means.shape):
+        V.fail("sigmas", f"one positive number or {len(means)} (one per mean)", f"{sig.tolist()}")
+    sigmas = np.broadcast_to(sig, means.shape)
+    weights = np.full(len(means), 1 / len(means)) if weights is None else V.array_1d("weights", weights)
+    if weights.shape != means.shape or np.any(weights < 0):
+        V.fail("weights", f"{len(means)} non-negative weights (one per mean)", f"{weights.tolist()}")
     return sum(w * gaussian_pdf(x, m, s) for w, m, s in zip(weights, means, sigmas))
+
+
+def _grid(x) -> Tuple[np.ndarray, float]:
+    """A uniform increasing grid of at least 2 points and its spacing."""
+    x = V.array_1d("x", x, "a uniform increasing grid of at least 2 points")
+    dx = float(x[1] - x[0]) if x.size > 1 else 0.0
+    if x.size < 2 or dx <= 0 or not np.allclose(np.diff(x), dx, rtol=1e-6, atol=1e-12):
+        V.fail("x", "a uniform increasing grid of at least 2 points", f"{x.size} point(s)" if x.size < 2 else "an uneven grid")
+    return x, dx
 
 
 def fit_gaussian(p, x, direction: str) -> Tuple[float, float]:
@@ -127,9 +177,11 @@ def fit_gaussian(p, x, direction: str) -> Tuple[float, float]:
     variance); ``"reverse"`` minimises KL(q || p) (mode seeking), found numerically with several starts.
     Returns (mu, sigma).
     """
-    x = np.asarray(x, dtype=np.float64)
-    dx = float(x[1] - x[0])
+    V.one_of("direction", direction, ("forward", "reverse"))
+    x, dx = _grid(x)
     p = _as_dist("p", p, dx)
+    if p.shape != x.shape:
+        V.fail("x", f"a grid of {p.shape[0]} points, one per entry of p", f"{x.shape[0]} points")
     if direction == "forward":
         mu = float(np.sum(x * p) * dx)
         return mu, float(math.sqrt(np.sum((x - mu) ** 2 * p) * dx))
@@ -163,7 +215,8 @@ def lsgan_optimal_discriminator(p_data, p_g, a: float, b: float) -> np.ndarray:
     """D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)) (Mao et al., 2017, eq. 4), the minimiser
     of the LSGAN discriminator objective for a fixed G; (a + b)/2 where neither has mass (any value is
     optimal there)."""
-    p_data, p_g = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    p_data, p_g = _masses(p_data, p_g)
+    a, b = V.finite_number("a", a), V.finite_number("b", b)
     s = p_data + p_g
     return np.divide(b * p_data + a * p_g, s, out=np.full_like(s, 0.5 * (a + b)), where=s > 0)
 
@@ -171,8 +224,9 @@ def lsgan_optimal_discriminator(p_data, p_g, a: float, b: float) -> np.ndarray:
 def lsgan_d_objective(d, p_data, p_g, a: float, b: float) -> float:
     """V(D) = 1/2 E_{p_data}[(D(x) - b)^2] + 1/2 E_{p_g}[(D(x) - a)^2] for D given by its values d
     (the objective D minimises, Mao et al., 2017, eq. 2, with x = G(z) for the fake term)."""
-    d = np.asarray(d, dtype=np.float64)
     p_data, p_g = _pair_raw(p_data, p_g)
+    d = _values_of_d(d, p_data.shape[0])
+    a, b = V.finite_number("a", a), V.finite_number("b", b)
     return float(0.5 * np.sum(p_data * (d - b) ** 2) + 0.5 * np.sum(p_g * (d - a) ** 2))
 
 
@@ -181,6 +235,7 @@ def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
     D = D*), computed from D* itself, not from the chi-square identity it is checked against. The first
     term does not depend on G; adding it leaves the generator's minimiser unchanged."""
     p_data, p_g = _pair_raw(p_data, p_g)
+    c = V.finite_number("c", c)
     d = lsgan_optimal_discriminator(p_data, p_g, a, b)
     return float(0.5 * np.sum(p_data * (d - c) ** 2) + 0.5 * np.sum(p_g * (d - c) ** 2))
 
@@ -199,12 +254,7 @@ def lsgan_chi2(p_data, p_g) -> float:
 
 
 def _samples_1d(name: str, x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1D array of samples, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must hold finite numbers")
-    return x
+    return V.array_1d(name, x, "a non-empty 1D array of finite samples")
 
 
 def w1_sorted(x, y) -> float:
@@ -245,9 +295,10 @@ def w1_optimal_critic(p, q, x) -> np.ndarray:
     """A maximiser f* of the Kantorovich-Rubinstein dual sup_{|f|_L <= 1} E_p[f] - E_q[f] (Arjovsky et
     al., 2017, eq. 2) for densities p, q on the uniform grid x: f*'(t) = sign(F_q(t) - F_p(t)), so f*
     climbs at slope 1 where q has more mass to its left and falls where p has. f*(x[0]) = 0."""
-    x = np.asarray(x, dtype=np.float64)
-    dx = float(x[1] - x[0])
+    x, dx = _grid(x)
     p, q = _pair(p, q, dx)
+    if p.shape != x.shape:
+        V.fail("x", f"a grid of {p.shape[0]} points, one per entry of p", f"{x.shape[0]} points")
     slope = np.sign(np.cumsum(q - p) * dx)
     return np.concatenate([[0.0], np.cumsum(slope[:-1]) * dx])
 
@@ -259,9 +310,7 @@ def parallel_lines(theta: float) -> dict:
     For theta != 0 the supports are disjoint: KL(P_0 || P_theta) = KL(P_theta || P_0) = +inf,
     JS = log 2 and W1 = |theta| (move every point straight sideways). All three are 0 at theta = 0.
     """
-    theta = float(theta)
-    if not math.isfinite(theta):
-        raise ValueError(f"theta must be a finite number, got {theta!r}")
+    theta = V.finite_number("theta", theta)
     if theta == 0.0:
         return {"KL": 0.0, "JS": 0.0, "W1": 0.0}
     return {"KL": math.inf, "JS": math.log(2.0), "W1": abs(theta)}

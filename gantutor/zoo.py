@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from . import losses, metrics, theory
+from . import validate as V
 from .config import ToySettings
 from .train import Trainer, seed_everything
 
@@ -76,7 +77,9 @@ def formula_errors(n: int = 512, scale: float = 4.0, seed: int = 0) -> Dict[str,
     """Largest |registered loss - reference formula| over random raw outputs, for every loss in
     ``losses.D_LOSSES`` and ``losses.G_LOSSES`` (keys ``"D bce"``, ``"G minimax"``, ...). A registered
     loss without a formula raises ``KeyError``: the table would silently miss it."""
-    g = torch.Generator().manual_seed(seed)
+    V.positive_int("n", n)
+    V.positive_number("scale", scale)
+    g = torch.Generator().manual_seed(V.integer("seed", seed))
     r, f = (scale * torch.randn(n, generator=g, dtype=torch.float64) for _ in range(2))
     errors = {}
     for kind, table, formulas in (("D", losses.D_LOSSES, D_FORMULAS), ("G", losses.G_LOSSES, G_FORMULAS)):
@@ -89,14 +92,22 @@ def formula_errors(n: int = 512, scale: float = 4.0, seed: int = 0) -> Dict[str,
 
 
 # -- the losses on discrete distributions (the theory column) ------------------------------------------
-def _t(x) -> Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+def _t(x, name: str = "out") -> Tensor:
+    return torch.as_tensor(V.array_1d(name, x))
+
+
+def _weights(name: str, p, n: int) -> np.ndarray:
+    p = V.array_1d(name, p, "a 1D array of probabilities")
+    if p.shape != (n,):
+        V.fail(name, f"{n} probabilities, one per entry of out", f"shape {p.shape}")
+    return p
 
 
 def expected_d_loss(name: str, out, p_d, p_g) -> float:
     """E_{x ~ p_d, x' ~ p_g}[L_D(D(x), D(x'))] for a discriminator with raw outputs ``out`` on n points,
     computed by calling the registered loss on every (real, fake) pair of single samples."""
     fn, out = losses.d_loss(name), _t(out)
+    p_d, p_g = _weights("p_d", p_d, len(out)), _weights("p_g", p_g, len(out))
     pair = np.array([[float(fn(out[i:i + 1], out[j:j + 1])) for j in range(len(out))] for i in range(len(out))])
     return float(np.asarray(p_d) @ pair @ np.asarray(p_g))
 
@@ -104,6 +115,7 @@ def expected_d_loss(name: str, out, p_d, p_g) -> float:
 def expected_g_loss(name: str, out, p) -> float:
     """E_{x ~ p}[L_G(D(x))] for raw outputs ``out`` on n points, from the registered generator loss."""
     fn, out = losses.g_loss(name), _t(out)
+    p = _weights("p", p, len(out))
     return float(sum(p_i * float(fn(out[i:i + 1])) for i, p_i in enumerate(np.asarray(p))))
 
 
@@ -112,7 +124,14 @@ def optimal_output(d_loss: str, p_d, p_g) -> np.ndarray:
     the logit log(p_d / p_g) for BCE (chapter 1), (b p_d + a p_g)/(p_d + p_g) for least squares
     (chapter 3), sign(p_d - p_g) for the hinge loss (chapter 10). WGAN's critic has no pointwise
     optimum (its loss is unbounded without the Lipschitz constraint): see :func:`optimal_critic_1d`."""
-    p_d, p_g = np.asarray(p_d, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    V.one_of("d_loss", d_loss, ("bce", "lsgan", "lsgan-8", "hinge"),
+             what="a loss with a pointwise optimum (WGAN's critic has none: see optimal_critic_1d), one of")
+    p_d, p_g = V.array_1d("p_d", p_d), V.array_1d("p_g", p_g)
+    if p_g.shape != p_d.shape:
+        V.fail("p_g", f"the shape of p_d {p_d.shape}", f"shape {p_g.shape}")
+    for name, v in (("p_d", p_d), ("p_g", p_g)):
+        if np.any(v <= 0):
+            V.fail(name, "positive probabilities (the optimum is a log-ratio)", f"values down to {v.min():.3g}")
     if d_loss == "bce":
         return np.log(p_d / p_g)
     if d_loss in ("lsgan", "lsgan-8"):
@@ -126,7 +145,8 @@ def optimal_critic_1d(p_d, p_g, dx: float) -> np.ndarray:
     """A 1-Lipschitz critic maximising E_{p_d} f - E_{p_g} f for probability masses on a uniform 1D grid
     of spacing ``dx``: chapter 4's :func:`gantutor.theory.w1_optimal_critic` on the densities p / dx
     (f steps by dx * sign(F_g - F_d); summation by parts gives E_{p_d} f - E_{p_g} f = W1)."""
-    p_d, p_g = np.asarray(p_d, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    p_d, p_g = V.array_1d("p_d", p_d), V.array_1d("p_g", p_g)
+    dx = V.positive_number("dx", dx)
     return theory.w1_optimal_critic(p_d / dx, p_g / dx, np.arange(len(p_d)) * dx)
 
 
@@ -136,14 +156,23 @@ def add_spectral_norm(net: nn.Module) -> nn.Module:
     :func:`gantutor.layers.spectral_norm_all` (chapter 5; one power iteration per training step)."""
     from .layers import spectral_norm_all
 
+    V.module("net", net)
     return spectral_norm_all(net, types=(nn.Linear,))
 
 
 def _split(name: str, settings: Dict[str, dict]) -> Tuple[dict, bool]:
-    if name not in settings:
-        raise KeyError(f"unknown zoo loss {name!r}; choose one of {list(settings)}")
+    if not isinstance(settings, dict):
+        V.fail("settings", "a dict {loss name: TrainConfig overrides}", settings, error=TypeError)
+    if not isinstance(name, str) or name not in settings:
+        V.fail("name", f"a zoo loss, one of {list(settings)}", repr(name) if isinstance(name, str) else name,
+               error=KeyError)
     overrides = dict(settings[name])
-    return overrides, bool(overrides.pop("spectral_norm", False))
+    sn = bool(overrides.pop("spectral_norm", False))
+    from .config import TrainConfig
+    unknown = sorted(set(overrides) - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        V.fail("settings", f"TrainConfig fields (and spectral_norm) for {name!r}", f"unknown fields {unknown}")
+    return overrides, sn
 
 
 def toy_trainer(name: str, mixture, toy: ToySettings, steps: int, seed: int = 0,
@@ -151,7 +180,13 @@ def toy_trainer(name: str, mixture, toy: ToySettings, steps: int, seed: int = 0,
     """A :class:`Trainer` for loss ``name`` of ``settings`` on ``mixture``: networks and optimiser from
     ``toy`` (initial weights seeded by ``seed``), the loss's overrides on top."""
     overrides, sn = _split(name, settings)
-    seed_everything(seed)
+    from .data import GaussianMixture
+    if not isinstance(mixture, GaussianMixture):
+        V.fail("mixture", "a gantutor.data.GaussianMixture (e.g. ring8())", mixture, error=TypeError)
+    if not isinstance(toy, ToySettings):
+        V.fail("toy", "a gantutor.config.ToySettings (e.g. RING_SETTINGS)", toy, error=TypeError)
+    V.non_negative_int("steps", steps)
+    seed_everything(V.integer("seed", seed))
     G, D = toy.models(mixture.means.shape[1])
     if sn:
         add_spectral_norm(D)
@@ -174,9 +209,17 @@ def mnist_trainer(name: str, sampler, steps: int, seed: int = 0,
     return Trainer(G, D, sampler, TrainConfig(**{**base, **overrides}))
 
 
+def _trainer(trainer) -> None:
+    if not isinstance(trainer, Trainer):
+        V.fail("trainer", "a gantutor.train.Trainer", trainer, error=TypeError)
+
+
 def seconds_per_step(trainer: Trainer, n: int = 20, warmup: int = 5) -> float:
     """CPU seconds (process time) per generator step of ``trainer`` (a throw-away one: it trains),
     k critic steps included, measured after ``warmup`` steps. Meaningful with one torch thread."""
+    _trainer(trainer)
+    V.positive_int("n", n)
+    V.non_negative_int("warmup", warmup)
     trainer.run(warmup, progress=False)
     start = time.process_time()
     trainer.run(n, progress=False)
@@ -185,6 +228,7 @@ def seconds_per_step(trainer: Trainer, n: int = 20, warmup: int = 5) -> float:
 
 def timed_run(trainer: Trainer) -> float:
     """Train ``trainer`` for its configured steps; return the CPU seconds it took."""
+    _trainer(trainer)
     start = time.process_time()
     trainer.run(progress=False)
     return time.process_time() - start
@@ -194,6 +238,7 @@ def run_toy(name: str, mixture, toy: ToySettings, steps: int, seed: int = 0, n_e
             settings: Dict[str, dict] = DEFAULT_SETTINGS) -> Tuple[dict, Trainer]:
     """Train loss ``name`` for ``steps`` generator steps and score ``n_eval`` samples (PacGAN's 2,500).
     Returns (record, trainer); the record holds the scores, steps and CPU seconds."""
+    V.positive_int("n_eval", n_eval)
     trainer = toy_trainer(name, mixture, toy, steps, seed, settings)
     cpu = timed_run(trainer)
     s = metrics.toy_scores(trainer.sample(n_eval), mixture)
@@ -203,6 +248,8 @@ def run_toy(name: str, mixture, toy: ToySettings, steps: int, seed: int = 0, n_e
 
 def mean_sd(values: Sequence[float], fmt: str = ".2f", scale: float = 1.0) -> str:
     """``"m ± s"`` over seeds (sample sd); ``"inf"`` entries (no high-quality sample) are counted."""
+    if values is None or isinstance(values, (str, bytes)) or len(values) == 0:
+        V.fail("values", "a non-empty list of numbers (one per seed)", values, error=TypeError)
     v = np.asarray(values, dtype=np.float64) * scale
     if not np.all(np.isfinite(v)):
         return f"inf in {int(np.sum(~np.isfinite(v)))}/{len(v)}"
@@ -212,6 +259,9 @@ def mean_sd(values: Sequence[float], fmt: str = ".2f", scale: float = 1.0) -> st
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown (MyST) table from a header and rows of strings."""
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            V.fail("rows", f"rows of {len(header)} cells (one per header entry)", f"row {i} with {len(row)}")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -220,6 +270,11 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def toy_summary(records: List[dict]) -> str:
     """One row per (loss, toy set): modes, high-quality share and reverse KL as mean ± sd over seeds,
     with the generator steps and the mean CPU seconds per run."""
+    need = {"loss", "set", "modes", "n_modes", "hq", "rkl", "steps", "cpu"}
+    for i, r in enumerate(records):
+        if not isinstance(r, dict) or need - set(r):
+            V.fail("records", f"records of run_toy (keys {sorted(need)})",
+                   f"record {i} missing {sorted(need - set(r)) if isinstance(r, dict) else type(r).__name__}")
     rows, keys = [], []
     for r in records:
         if (r["loss"], r["set"]) not in keys:
@@ -236,4 +291,5 @@ def toy_summary(records: List[dict]) -> str:
 
 def steps_for(seconds: float, per_step: float, least: int = 10) -> int:
     """Generator steps that fit into ``seconds`` of CPU time at ``per_step`` seconds each."""
+    seconds, per_step = V.finite_number("seconds", seconds, low=0.0), V.positive_number("per_step", per_step)
     return max(least, int(math.floor(seconds / per_step)))

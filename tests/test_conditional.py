@@ -64,7 +64,7 @@ def test_projection_rejects_bad_construction_and_input_shape():
     with pytest.raises(ValueError, match="hidden"):
         MLPProjectionDiscriminator(SHAPE, hidden=())
     _, D = _models(projection=True)
-    with pytest.raises(ValueError, match="x must have shape"):
+    with pytest.raises(ValueError, match="x: expected a float tensor"):
         D(torch.randn(5, 1, 5, 5), torch.zeros(5, dtype=torch.long))
 
 

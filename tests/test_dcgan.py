@@ -67,9 +67,9 @@ def test_weights_are_drawn_from_n_0_002():
 
 def test_clear_errors():
     G, D = DCGANGenerator(8, 28, 1, 4), DCGANDiscriminator(28, 1, 4)
-    with pytest.raises(ValueError, match=r"z must have shape \[N, 8\]"):
+    with pytest.raises(ValueError, match=r"z: expected a float tensor \[N, 8\]"):
         G(torch.randn(2, 9))
-    with pytest.raises(ValueError, match=r"x must have shape \[N, 1, 28, 28\]"):
+    with pytest.raises(ValueError, match=r"x: expected a float image tensor \[N, 1, 28, 28\]"):
         D(torch.randn(2, 1, 32, 32))
     with pytest.raises(ValueError, match="image_size"):
         DCGANGenerator(8, 48, 1, 4)
@@ -98,9 +98,9 @@ def test_zero_insert_and_errors():
     assert torch.equal(zero_insert(x, 2)[0, 0], torch.tensor([[0.0, 0, 1], [0, 0, 0], [2, 0, 3]]))
     with pytest.raises(ValueError, match="stride"):
         zero_insert(x, 0)
-    with pytest.raises(ValueError, match="p must lie"):
+    with pytest.raises(ValueError, match=r"p: expected an integer in \[0, 2\]"):
         conv_transpose_as_conv(x, torch.zeros(1, 1, 3, 3), 2, 3)
-    with pytest.raises(ValueError, match="k must"):
+    with pytest.raises(ValueError, match="k: expected a positive integer"):
         conv_transpose_output_size(3, 0, 1, 0)
 
 
@@ -117,6 +117,21 @@ def test_slerp_keeps_the_norm_and_hits_the_endpoints():
     assert torch.isfinite(same).all() and torch.allclose(same[:, 4], z0)
     with pytest.raises(ValueError, match="same shape"):
         slerp(z0, z1[:2], t)
+
+
+def test_slerp_stays_between_the_end_norms_only_up_to_90_degrees():
+    # Chapter 6: with different end norms the arc's norm lies between them when the angle is <= 90 degrees
+    # (both coefficients and cos(angle) are non-negative); beyond 90 degrees it dips below the smaller one.
+    t = torch.linspace(0, 1, 201, dtype=torch.float64)
+    e0, e1 = torch.tensor([[1.0, 0.0]], dtype=torch.float64), torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    for angle in (30.0, 60.0, 90.0):
+        r = torch.deg2rad(torch.tensor(angle, dtype=torch.float64))
+        z1 = 2.0 * (torch.cos(r) * e0 + torch.sin(r) * e1)
+        norms = slerp(e0, z1, t).norm(dim=2)
+        assert norms.min() >= 1.0 - 1e-12 and norms.max() <= 2.0 + 1e-12
+    r = torch.deg2rad(torch.tensor(150.0, dtype=torch.float64))
+    z1 = 2.0 * (torch.cos(r) * e0 + torch.sin(r) * e1)
+    assert slerp(e0, z1, t).norm(dim=2).min() < 1.0 - 1e-3
 
 
 def _tiny_images(n=64):

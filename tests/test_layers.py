@@ -38,7 +38,7 @@ def test_power_iteration_error_decreases_and_persistent_u_continues():
 
 
 @pytest.mark.parametrize("bad,match", [(dict(W=torch.zeros(3)), "matrix"), (dict(n_iter=0), "n_iter"),
-                                       (dict(u=torch.ones(5)), "u must have shape")])
+                                       (dict(u=torch.ones(5)), r"u: expected a float vector \[3\]")])
 def test_power_iteration_rejects_bad_arguments(bad, match):
     args = dict(W=torch.ones(3, 4), u=None, n_iter=1) | bad
     with pytest.raises(ValueError, match=match):
@@ -132,7 +132,7 @@ def test_spectral_norm_all_and_bad_input():
     assert model[3].parametrizations.weight[0].u.shape == (2,)  # dim 1 for transposed convolutions
     with pytest.raises(ValueError, match="no layer"):
         layers.spectral_norm_all(nn.Sequential(nn.ReLU()))
-    with pytest.raises(ValueError, match="no tensor parameter"):
+    with pytest.raises(ValueError, match="module: expected .* no such tensor parameter"):
         layers.spectral_norm(nn.ReLU())
 
 
@@ -148,7 +148,7 @@ def test_conv_operator_norm_matches_the_dense_matrix(stride, padding):
 
 
 def test_conv_operator_norm_rejects_mismatched_shapes():
-    with pytest.raises(ValueError, match="weight must be"):
+    with pytest.raises(ValueError, match="weight: expected"):
         layers.conv_operator_norm(torch.randn(4, 3, 3, 3), (2, 8, 8))
     with pytest.raises(ValueError, match="input_shape"):
         layers.conv_operator_norm(torch.randn(4, 3, 3, 3), (3, 8))

@@ -62,9 +62,9 @@ def test_wrong_shapes():
     G = MLPGenerator(5, (2,), **TINY)
     D = MLPDiscriminator((1, 28, 28), hidden=(8,))
     for z in (torch.randn(4, 6), torch.randn(4), torch.randn(2, 4, 5)):
-        with pytest.raises(ValueError, match=r"z must have shape \[N, 5\]"):
+        with pytest.raises(ValueError, match=r"z: expected a float tensor \[N, 5\]"):
             G(z)
-    with pytest.raises(ValueError, match=r"x must have shape \[N, 1, 28, 28\]"):
+    with pytest.raises(ValueError, match=r"x: expected a float tensor \[N, 1, 28, 28\]"):
         D(torch.randn(4, 784))
     with pytest.raises(ValueError, match="latent_dim"):
         MLPGenerator(0, (2,))
@@ -81,7 +81,7 @@ def test_label_checks(make):
     for bad in (torch.tensor([0, 1, 5, 2]), torch.tensor([0, -1, 2, 3])):
         with pytest.raises(ValueError, match=r"\[0, 5\)"):
             model(inp, bad)
-    with pytest.raises(ValueError, match=r"shape \[4\]"):
+    with pytest.raises(ValueError, match=r"y: expected an integer tensor \[4\]"):
         model(inp, torch.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="integer"):
         model(inp, torch.zeros(4))

@@ -44,6 +44,8 @@ def _verdict(name: str, body: Callable[[], None]) -> bool:
         line = f"{name}: PASS"
     except _Fail as e:
         line = f"{name}: FAIL - {_one_line(e)}"
+    except SystemExit as e:  # exit() in a student's function the check called directly
+        line = f"{name}: FAIL - your function raised SystemExit: {_one_line(e, 160)}"
     except Exception as e:  # a bug in the check itself, never the student's fault
         line = f"{name}: FAIL - internal error of the check ({type(e).__name__}: {_one_line(e, 120)})"
     print(line)
@@ -59,7 +61,9 @@ def _call(fn: Callable, *args):
             return fn(*args)
     except NotImplementedError:
         raise _Fail("not implemented yet (NotImplementedError)") from None
-    except Exception as e:
+    except (KeyboardInterrupt, GeneratorExit):  # the reader pressed stop: let it stop
+        raise
+    except BaseException as e:  # Exception, and SystemExit from exit() or sys.exit() in the student's code
         raise _Fail(f"your function raised {type(e).__name__}: {_one_line(e, 160)}") from None
 
 

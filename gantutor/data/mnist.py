@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from .. import validate as V
 from .sampler import TensorSampler
 
 MNIST_FILES = {
@@ -40,13 +41,13 @@ def read_idx(path: Path) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+        raise ValueError(f"path: expected an unsigned-byte IDX file, got {path} (bad magic number)")
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     offset = 4 + 4 * ndim
     expected = int(np.prod(dims))
     if len(raw) - offset != expected:
-        raise ValueError(f"{path} is truncated: expected {expected} bytes of data, found {len(raw) - offset}")
+        raise ValueError(f"path: expected {expected} bytes of data in {path}, got {len(raw) - offset} (truncated)")
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
 
 
@@ -99,7 +100,10 @@ def load_mnist(root: Optional[str] = None, train: bool = True, download: bool = 
     Raises :class:`DataNotFoundError` with one sentence saying what to do when the files are neither
     on disk nor downloadable.
     """
-    stems = MNIST_FILES[bool(train)]
+    stems = MNIST_FILES[V.boolean("train", train)]
+    V.boolean("download", download)
+    if root is not None:
+        V.path_like("root", root)
     for folder in _candidate_roots(root):
         paths = [_find_file(folder, s) for s in stems]
         if all(paths):
@@ -107,6 +111,9 @@ def load_mnist(root: Optional[str] = None, train: bool = True, download: bool = 
             labels = torch.from_numpy(read_idx(paths[1]).astype(np.int64))
             if images.ndim != 3 or images.shape[0] != labels.shape[0]:
                 raise ValueError(f"MNIST files in {folder} disagree: {tuple(images.shape)} images, {labels.shape[0]} labels")
+            if tuple(images.shape[1:]) != (28, 28) or int(labels.max()) > 9:
+                V.fail(f"the MNIST files in {folder}", "28 x 28 images with digit labels 0-9",
+                       f"images {tuple(images.shape)} and labels up to {int(labels.max())}")
             return MNISTData(images, labels)
     if root is not None and not download:
         raise DataNotFoundError(NO_DATA_MESSAGE.format(cache=CACHE_DIR) + f" (looked in {root})")
@@ -124,6 +131,15 @@ def mnist_sampler(root: Optional[str] = None, train: bool = True, labelled: bool
 
     ``labelled=True`` returns labels with each batch (for conditional GANs); ``digits`` keeps a subset.
     """
+    V.boolean("labelled", labelled)
+    if digits is not None:
+        what = "a non-empty list of digits 0-9"
+        if isinstance(digits, (str, bytes)) or not isinstance(digits, (Sequence, set, range, np.ndarray, torch.Tensor)):
+            V.fail("digits", what, digits, "for one digit write digits=[3]", error=TypeError)
+        digits = [d.item() if hasattr(d, "item") else d for d in digits]
+        if not digits or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 <= d <= 9
+                                 for d in digits):
+            V.fail("digits", what, repr(digits))
     data = load_mnist(root, train=train)
     images, labels = data.images, data.labels
     if digits is not None:

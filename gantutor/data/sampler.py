@@ -6,14 +6,29 @@ from typing import Optional, Tuple
 
 import torch
 
+from .. import validate as V
+
+
 def to_signed(images_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels in [0, 255] to float32 in [-1, 1] (the range of a tanh generator)."""
-    return images_uint8.float().div_(127.5).sub_(1.0)
+    """uint8 pixels in [0, 255] to a new float32 tensor in [-1, 1] (the range of a tanh generator).
+    Floats are refused (they would be rescaled a second time); the input is never written to."""
+    x = V.tensor_like("images_uint8", images_uint8, "a uint8 tensor of pixels in [0, 255]")
+    if x.dtype != torch.uint8:
+        fix = ("these are already floats: leave images in [-1, 1] as they are, or get pixels back with "
+               "gantutor.data.to_uint8" if x.is_floating_point() else "convert pixels with .to(torch.uint8)")
+        V.fail("images_uint8", "a uint8 tensor of pixels in [0, 255]", x, fix, error=TypeError)
+    return x.float().div_(127.5).sub_(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [-1, 1] back to uint8 pixels, clamped."""
-    return images.detach().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    """Float images in [-1, 1] back to uint8 pixels (values slightly outside are clamped)."""
+    what = "a float tensor in [-1, 1]"
+    x = V.tensor_like("images", images, what)
+    if x.dtype == torch.uint8:
+        V.fail("images", what, x, "these are already uint8 pixels: use them as they are", error=TypeError)
+    V.float_tensor("images", x, what)
+    V.in_range("images", x, -1.0, 1.0, tolerance=9.0)
+    return x.detach().add(1.0).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
 class Sampler:
@@ -35,8 +50,7 @@ class Sampler:
 
 
 def _check_n(n: int) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n (the batch size) must be a positive integer, got {n!r}")
+    V.integer("n", n, minimum=1)
 
 
 class TensorSampler(Sampler):
@@ -47,12 +61,20 @@ class TensorSampler(Sampler):
     """
 
     def __init__(self, images: torch.Tensor, labels: Optional[torch.Tensor] = None, n_classes: int = 0):
-        if images.dtype != torch.uint8 or images.ndim < 3:
-            raise ValueError(f"images must be a uint8 tensor [N, H, W] or [N, C, H, W], got {images.dtype} {tuple(images.shape)}")
+        what = "a uint8 tensor [N, H, W] or [N, C, H, W] with N >= 1"
+        images = V.tensor_like("images", images, what)
+        if images.dtype != torch.uint8:
+            fix = "convert [-1, 1] floats with gantutor.data.to_uint8" if images.is_floating_point() else None
+            V.fail("images", what, images, fix, error=TypeError)
+        if images.ndim not in (3, 4) or images.shape[0] == 0:
+            V.fail("images", what, images)
         if images.ndim == 3:
             images = images.unsqueeze(1)
-        if labels is not None and labels.shape[0] != images.shape[0]:
-            raise ValueError(f"labels must have one entry per image: {labels.shape[0]} labels for {images.shape[0]} images")
+        V.non_negative_int("n_classes", n_classes)
+        if labels is not None:
+            if not n_classes:
+                V.fail("n_classes", "the number of classes (>= 2) when labels are given", n_classes)
+            labels = V.integer_labels("labels", labels, images.shape[0], n_classes)
         self.images, self.labels = images, labels
         self.shape = tuple(images.shape[1:])
         self.value_range = (-1.0, 1.0)
@@ -71,6 +93,8 @@ class TensorSampler(Sampler):
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None):
         _check_n(n)
+        if n > len(self):
+            V.fail("n", f"at most {len(self)} (the number of images)", n)
         if self._pos + n > self._order.numel():
             self._order = torch.randperm(len(self), generator=generator).to(self.images.device)
             self._pos = 0

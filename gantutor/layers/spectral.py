@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+from .. import validate as V
+
 Tensor = torch.Tensor
 
 __all__ = ["l2_normalize", "power_iteration", "SpectralNorm", "spectral_norm", "spectral_norm_all",
@@ -30,6 +32,7 @@ __all__ = ["l2_normalize", "power_iteration", "SpectralNorm", "spectral_norm", "
 
 def l2_normalize(x: Tensor, eps: float = 1e-12) -> Tensor:
     """x / max(||x||_2, eps): the unit vector along x (a zero vector stays zero instead of NaN)."""
+    x = V.finite_values("x", V.float_tensor("x", x))
     return x / x.norm().clamp_min(eps)
 
 
@@ -47,14 +50,22 @@ def power_iteration(W: Tensor, u: Optional[Tensor] = None, n_iter: int = 1, eps:
     and the relative error of sigma like (sigma_2 / sigma_1)^(4 n_iter). Gradients flow through ``W``
     unless it is detached.
     """
-    if not isinstance(W, Tensor) or W.ndim != 2:
-        raise ValueError(f"W must be a matrix [m, n], got {getattr(W, 'shape', type(W).__name__)}")
-    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
+    W = V.float_tensor("W", W, "a float matrix [m, n]")
+    if W.ndim != 2 or W.numel() == 0:
+        V.fail("W", "a float matrix [m, n] with m, n >= 1", W)
+    V.finite_values("W", W)
+    V.positive_int("n_iter", n_iter)
+    V.positive_number("eps", eps)
     if u is None:
         u = torch.randn(W.shape[0], generator=generator, dtype=W.dtype).to(W.device)
-    elif u.shape != (W.shape[0],):
-        raise ValueError(f"u must have shape [{W.shape[0]}] (the rows of W), got {tuple(u.shape)}")
+    else:
+        u = V.float_tensor("u", u, f"a float vector [{W.shape[0]}] (the rows of W)")
+        if u.shape != (W.shape[0],):
+            V.fail("u", f"a float vector [{W.shape[0]}] (the rows of W)", u)
+        V.finite_values("u", u)
+        if V.checking_values() and not bool((u != 0).any()):
+            V.fail("u", "a non-zero starting vector", "the zero vector (power iteration would stay at 0)",
+                   "leave u=None for a random start")
     u = l2_normalize(u, eps)
     for _ in range(n_iter):
         v = l2_normalize(W.t() @ u, eps)
@@ -80,12 +91,13 @@ class SpectralNorm(nn.Module):
     def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12,
                  seed: int = 0, n_init_iterations: int = 15):
         super().__init__()
-        if not isinstance(weight, Tensor) or weight.ndim < 2:
-            raise ValueError(f"weight must have at least 2 dimensions, got {getattr(weight, 'shape', weight)}")
-        if not -weight.ndim <= dim < weight.ndim:
-            raise ValueError(f"dim must be in [-{weight.ndim}, {weight.ndim - 1}], got {dim}")
-        if not isinstance(n_power_iterations, int) or n_power_iterations < 1:
-            raise ValueError(f"n_power_iterations must be a positive integer, got {n_power_iterations!r}")
+        weight = V.float_tensor("weight", weight, "a float weight with at least 2 dimensions")
+        if weight.ndim < 2:
+            V.fail("weight", "a float weight with at least 2 dimensions", weight)
+        V.finite_values("weight", weight)
+        V.integer("dim", dim, minimum=-weight.ndim, maximum=weight.ndim - 1)
+        V.positive_int("n_power_iterations", n_power_iterations)
+        V.integer("seed", seed)
         self.dim, self.eps, self.n_power_iterations = dim % weight.ndim, eps, n_power_iterations
         W = self.matrix(weight.detach())
         u = torch.randn(W.shape[0], generator=torch.Generator().manual_seed(seed), dtype=W.dtype)
@@ -118,9 +130,16 @@ def spectral_norm(module: nn.Module, name: str = "weight", n_power_iterations: i
                   dim: Optional[int] = None, seed: int = 0) -> nn.Module:
     """Register :class:`SpectralNorm` on ``module.<name>`` and return the module. Afterwards
     ``module.weight`` is W / sigma(W); the raw weight is ``module.parametrizations.weight.original``."""
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise ValueError(f"module has no tensor parameter {name!r} to normalise: {module}")
+    V.module("module", module)
+    weight = getattr(module, name, None) if isinstance(name, str) else None
+    if not isinstance(weight, Tensor) or weight.ndim < 2:
+        names = [n for n, p in module.named_parameters(recurse=False) if p.ndim >= 2]
+        if not names:
+            V.fail("module", "a layer with a weight of at least 2 dimensions (Linear, Conv2d, ...)",
+                   f"a {type(module).__name__}, which has no such tensor parameter")
+        V.fail("name", f"the name of a weight of {type(module).__name__} with at least 2 dimensions, one of {names}",
+               f"{name!r}" + (f" (a tensor of {weight.ndim} dimension{'s' if weight.ndim != 1 else ''})"
+                              if isinstance(weight, Tensor) else ""))
     if dim is None:
         dim = 1 if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)) else 0
     parametrize.register_parametrization(module, name, SpectralNorm(weight, n_power_iterations, dim, seed=seed))
@@ -131,6 +150,9 @@ def spectral_norm_all(model: nn.Module, types: Sequence[type] = (nn.Linear, nn.C
                       n_power_iterations: int = 1, seed: int = 0) -> nn.Module:
     """Spectrally normalise the weight of every submodule of the given ``types`` (each with its own
     ``u``, seeded ``seed``, ``seed + 1``, ...) and return the model. Embeddings and norms are left alone."""
+    V.module("model", model)
+    if not isinstance(types, (tuple, list)) or not types or not all(isinstance(t, type) for t in types):
+        V.fail("types", "a tuple of layer classes, e.g. (nn.Linear,)", types, error=TypeError)
     layers = [m for m in model.modules() if isinstance(m, tuple(types))]
     if not layers:
         raise ValueError(f"model has no layer of types {[t.__name__ for t in types]} to normalise")
@@ -143,6 +165,7 @@ def spectral_norm_all(model: nn.Module, types: Sequence[type] = (nn.Linear, nn.C
 def spectral_norms(model: nn.Module, raw: bool = True) -> list:
     """Exact largest singular value (by SVD) of each weight matrix that :func:`spectral_norm` wrapped,
     in module order: of the raw weight when ``raw``, else of the normalised one (reshaped as in the paper)."""
+    V.module("model", model)
     out = []
     for m in model.modules():
         if parametrize.is_parametrized(m, "weight"):
@@ -156,13 +179,17 @@ def conv_operator(weight: Tensor, input_shape: Sequence[int], stride: int = 1, p
     """(A, A^T) for the convolution A(x) = conv2d(x, weight, stride, padding) on inputs [N, *input_shape]:
     A^T is conv_transpose2d with the same weight, stride and padding, and the ``output_padding`` that
     restores the input size, so that <A x, y> = <x, A^T y>."""
-    c, h, w = input_shape
+    c, h, w = V.shape_tuple("input_shape", input_shape, length=3)
+    weight = V.float_tensor("weight", weight, f"a float conv weight [C_out, {c}, k, k]")
     if weight.ndim != 4 or weight.shape[1] != c:
-        raise ValueError(f"weight must be [C_out, {c}, k, k] for inputs {tuple(input_shape)}, got {tuple(weight.shape)}")
+        V.fail("weight", f"a float conv weight [C_out, {c}, k, k] for input_shape {tuple(input_shape)}", weight)
+    V.positive_int("stride", stride)
+    V.non_negative_int("padding", padding)
     kh, kw = weight.shape[2:]
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
     if ho < 1 or wo < 1:
-        raise ValueError(f"input_shape {tuple(input_shape)} is smaller than the kernel")
+        V.fail("input_shape", f"an input at least as large as the kernel {kh} x {kw} (after padding)",
+               repr(tuple(input_shape)))
     extra = (h - ((ho - 1) * stride - 2 * padding + kh), w - ((wo - 1) * stride - 2 * padding + kw))
 
     def op(x):
@@ -186,10 +213,11 @@ def conv_operator_norm(weight: Tensor, input_shape: Sequence[int], stride: int =
     sigma(W reshaped) <= ||conv|| <= sqrt(k_h k_w) sigma(W reshaped), so the reshaped norm is a LOWER
     bound of this one (the upper bound also holds with zero padding; for N < k the lower one can fail).
     """
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)}")
-    if stride < 1 or padding < 0:
-        raise ValueError(f"stride must be >= 1 and padding >= 0, got stride={stride}, padding={padding}")
+    V.shape_tuple("input_shape", input_shape, length=3)
+    weight = V.float_tensor("weight", weight, "a float conv weight [C_out, C_in, k, k]")
+    V.finite_values("weight", weight)
+    V.positive_int("n_iter", n_iter)
+    V.finite_number("tol", tol, low=0.0)
     op, adjoint = conv_operator(weight.detach(), input_shape, stride, padding)
     gen = torch.Generator().manual_seed(seed)
     x = l2_normalize(torch.randn(1, *input_shape, generator=gen, dtype=weight.dtype).to(weight.device))

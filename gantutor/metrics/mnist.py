@@ -18,6 +18,7 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import nn
 
+from .. import validate as V
 from .distances import PrecisionRecall, feature_statistics, frechet_distance, precision_recall_features
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "_weights" / "mnist_classifier.pt"
@@ -44,20 +45,15 @@ class MNISTClassifier(nn.Module):
 
 def check_images(images, name: str = "images") -> torch.Tensor:
     """Return ``images`` as a float32 CPU tensor after checking shape [N, 1, 28, 28], values in [-1, 1]
-    and no NaN; raise ``ValueError`` naming the argument otherwise."""
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor [N, 1, 28, 28], got {type(images).__name__}")
-    if images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28) or images.shape[0] == 0:
-        raise ValueError(f"{name} must have shape [N, 1, 28, 28] with N >= 1, got {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be floats in [-1, 1], got dtype {images.dtype} "
-                         "(convert uint8 pixels with gantutor.data.to_signed)")
+    and no NaN (numpy arrays are converted); raise ``ValueError`` naming the argument otherwise. A
+    batch with bright pixels but none below 0 is refused too: MNIST digits in [-1, 1] have a background
+    of -1, so such a batch is [0, 1] pixels (map them with 2 x - 1)."""
+    images = V.image_batch(name, images, channels=1, size=28, value_range=(-1, 1), tolerance=0.001)
     images = images.detach().float().cpu()
-    if not torch.isfinite(images).all():
-        raise ValueError(f"{name} contain NaN or infinite values")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < -1.001 or hi > 1.001:
-        raise ValueError(f"{name} must lie in [-1, 1] (the range of a tanh generator), got [{lo:.3g}, {hi:.3g}]")
+    if float(images.min()) >= 0 and float(images.max()) > 0.5:
+        V.fail(name, "MNIST images in [-1, 1] (background -1)",
+               f"values in [{float(images.min()):.3g}, {float(images.max()):.3g}]",
+               "these look like pixels in [0, 1]: map them with 2 * x - 1")
     return images
 
 
@@ -145,7 +141,7 @@ def mnist_fid(images: torch.Tensor) -> FIDResult:
     numbers live on unrelated scales; only MNIST-FIDs computed by this function are comparable.
     """
     images = check_images(images)
-    mu, sigma = feature_statistics(features(images))
+    mu, sigma = feature_statistics(features(images), "images")
     n = images.shape[0]
     return FIDResult(frechet_distance(mu, sigma, *_test_statistics()), float(real_baseline(min(n, 60000))), n)
 
@@ -166,12 +162,7 @@ class ConditionalAccuracy:
 def conditional_accuracy(samples: torch.Tensor, labels: torch.Tensor) -> ConditionalAccuracy:
     """How often the classifier reads ``samples`` [N, 1, 28, 28] as the digits ``labels`` [N] requested."""
     samples = check_images(samples, "samples")
-    if not isinstance(labels, torch.Tensor) or labels.shape != (samples.shape[0],) or labels.is_floating_point():
-        got = (labels.dtype, tuple(labels.shape)) if isinstance(labels, torch.Tensor) else type(labels).__name__
-        raise ValueError(f"labels must be an integer tensor [{samples.shape[0]}] of digits 0-9, got {got}")
-    labels = labels.cpu().long()
-    if int(labels.min()) < 0 or int(labels.max()) > 9:
-        raise ValueError(f"labels must be digits 0-9, got values in [{int(labels.min())}, {int(labels.max())}]")
+    labels = V.integer_labels("labels", labels, samples.shape[0], n_classes=10).cpu()
     hit = (classify(samples) == labels).double()
     per = tuple(float(hit[labels == d].mean()) if (labels == d).any() else math.nan for d in range(10))
     return ConditionalAccuracy(float(hit.mean()), per)
@@ -190,6 +181,8 @@ def train_classifier(out: Path = WEIGHTS, epochs: int = 4, seed: int = 0, thread
     precision atomically to ``out`` and return the test accuracy of the saved weights."""
     from ..data import load_mnist, to_signed
 
+    V.positive_int("epochs", epochs)
+    V.positive_int("threads", threads)
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     train, test = load_mnist(train=True), load_mnist(train=False)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import validate as V
 from ..data import GaussianMixture
 
 
@@ -28,14 +29,15 @@ class ToyScores:
 
 def toy_scores(samples: torch.Tensor, mixture: GaussianMixture, n_std: float = 3.0) -> ToyScores:
     """Modes captured, share of high-quality samples and reverse KL of samples [N, d] (see module doc)."""
-    if not isinstance(samples, torch.Tensor) or samples.ndim != 2 or samples.shape[1] != mixture.means.shape[1]:
-        got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
-        raise ValueError(f"samples must be a tensor [N, {mixture.means.shape[1]}], got {got}")
-    if samples.shape[0] == 0:
-        raise ValueError("samples must hold at least one sample")
-    samples = samples.detach().float().cpu()
-    if not torch.isfinite(samples).all():
-        raise ValueError("samples contain NaN or infinite values")
+    if not isinstance(mixture, GaussianMixture):
+        V.fail("mixture", "a gantutor.data.GaussianMixture (e.g. ring8())", mixture, error=TypeError)
+    n_std = V.positive_number("n_std", n_std)
+    d = mixture.means.shape[1]
+    what = f"a float tensor [N, {d}] with N >= 1"
+    samples = V.float_tensor("samples", samples, what)
+    if samples.ndim != 2 or samples.shape[1] != d or samples.shape[0] == 0:
+        V.fail("samples", what, samples)
+    samples = V.finite_values("samples", samples.detach().float().cpu())
     dist = torch.cdist(samples, mixture.means)
     nearest_d, nearest = dist.min(1)
     hq = nearest_d <= n_std * mixture.std

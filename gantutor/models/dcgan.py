@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate as V
 
 Tensor = torch.Tensor
 BASE = {28: 7, 32: 4, 64: 4}  # image size -> side of the first (smallest) feature map
@@ -37,17 +38,21 @@ BASE = {28: 7, 32: 4, 64: 4}  # image size -> side of the first (smallest) featu
 def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0) -> int:
     """o = (i - 1) s - 2p + k + output_padding (Dumoulin and Visin, 2016, relationship 14)."""
     for name, v in (("i", i), ("k", k), ("s", s)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return (i - 1) * s - 2 * p + k + output_padding
+        V.positive_int(name, v)
+    V.non_negative_int("p", p)
+    V.non_negative_int("output_padding", output_padding)
+    o = (i - 1) * s - 2 * p + k + output_padding
+    if o < 1:
+        V.fail("p", f"a padding that leaves an output of at least 1 pixel (here p <= {((i - 1) * s + k + output_padding - 1) // 2})", p)
+    return o
 
 
 def zero_insert(x: Tensor, s: int) -> Tensor:
     """Put s - 1 zeros between neighbouring pixels of x [N, C, H, W]: [N, C, (H-1)s+1, (W-1)s+1]."""
+    x = V.tensor_like("x", x, "a tensor [N, C, H, W]")
     if x.ndim != 4:
-        raise ValueError(f"x must have shape [N, C, H, W], got {tuple(x.shape)}")
-    if not isinstance(s, int) or s < 1:
-        raise ValueError(f"s (the stride) must be a positive integer, got {s!r}")
+        V.fail("x", "a tensor [N, C, H, W]", x)
+    V.positive_int("s (the stride)", s)
     n, c, h, w = x.shape
     out = x.new_zeros(n, c, (h - 1) * s + 1, (w - 1) * s + 1)
     out[:, :, ::s, ::s] = x
@@ -58,11 +63,14 @@ def conv_transpose_as_conv(x: Tensor, weight: Tensor, s: int = 1, p: int = 0) ->
     """ConvTranspose2d(x) computed as a plain stride-1 convolution: insert s - 1 zeros between the
     pixels of x, pad by k - 1 - p on every side, and convolve with the kernel flipped in both spatial
     axes and with its in/out channels swapped. ``weight`` has ConvTranspose2d's layout [C_in, C_out, k, k]."""
+    x = V.float_tensor("x", x, "a float tensor [N, C_in, H, W]")
+    if x.ndim != 4:
+        V.fail("x", "a float tensor [N, C_in, H, W]", x)
+    weight = V.float_tensor("weight", weight, f"a ConvTranspose2d weight [C_in={x.shape[1]}, C_out, k, k]")
     k = weight.shape[-1]
     if weight.ndim != 4 or weight.shape[-2] != k or x.shape[1] != weight.shape[0]:
-        raise ValueError(f"weight must be [C_in={x.shape[1]}, C_out, k, k], got {tuple(weight.shape)}")
-    if not 0 <= p <= k - 1:
-        raise ValueError(f"p must lie in [0, k - 1] = [0, {k - 1}] for this construction, got {p}")
+        V.fail("weight", f"a ConvTranspose2d weight [C_in={x.shape[1]}, C_out, k, k]", weight)
+    V.integer("p", p, minimum=0, maximum=k - 1)
     flipped = weight.flip(-1, -2).transpose(0, 1)  # [C_out, C_in, k, k]
     return F.conv2d(F.pad(zero_insert(x, s), [k - 1 - p] * 4), flipped)
 
@@ -70,8 +78,15 @@ def conv_transpose_as_conv(x: Tensor, weight: Tensor, s: int = 1, p: int = 0) ->
 def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
     """Spherical interpolation (Shoemake, 1985; White, 2016) between rows z0, z1 [N, d] at t [T]:
     sin((1 - t) W) / sin W * z0 + sin(t W) / sin W * z1, W the angle between z0 and z1; returns [N, T, d]."""
-    if z0.shape != z1.shape or z0.ndim != 2:
-        raise ValueError(f"z0 and z1 must have the same shape [N, d], got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    z0 = V.finite_values("z0", V.float_tensor("z0", z0, "a float tensor [N, d]"))
+    z1 = V.finite_values("z1", V.float_tensor("z1", z1, "a float tensor [N, d]"))
+    if z0.ndim != 2:
+        V.fail("z0", "a float tensor [N, d]", z0)
+    if z1.shape != z0.shape:
+        V.fail("z1", f"the same shape as z0 {tuple(z0.shape)}", z1)
+    t = V.finite_values("t", V.float_tensor("t", t, "a float tensor [T] of positions in [0, 1]"))
+    if t.ndim != 1:
+        V.fail("t", "a float tensor [T] of positions in [0, 1]", t)
     cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1).clamp(-1, 1)
     omega = torch.acos(cos)[:, None, None]
     t = torch.as_tensor(t, dtype=z0.dtype)[None, :, None]
@@ -86,6 +101,7 @@ def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
 def dcgan_init(module: nn.Module) -> None:
     """Radford et al., section 4: convolution weights from N(0, 0.02); batch-norm scales from N(1, 0.02)
     and shifts 0 (as in the PyTorch DCGAN tutorial). Use as ``net.apply(dcgan_init)``."""
+    V.module("module", module)
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
@@ -96,11 +112,10 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 def _check_size(image_size: int, channels: int, width: int, width_name: str) -> int:
-    if image_size not in BASE:
-        raise ValueError(f"image_size must be one of {sorted(BASE)}, got {image_size!r}")
+    if isinstance(image_size, bool) or image_size not in BASE:
+        V.fail("image_size", f"one of {sorted(BASE)}", image_size)
     for name, v in (("channels", channels), (width_name, width)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        V.positive_int(name, v)
     return int(math.log2(image_size // BASE[image_size]))  # number of x2 stages
 
 
@@ -114,8 +129,7 @@ class DCGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, ngf: int = 64):
         super().__init__()
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        V.positive_int("latent_dim", latent_dim)
         n = _check_size(image_size, channels, ngf, "ngf")
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         widths = [ngf * 2 ** i for i in reversed(range(n))]  # e.g. 64: [8ngf, 4ngf, 2ngf, ngf]
@@ -128,11 +142,13 @@ class DCGANGenerator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, z: Tensor) -> Tensor:
+        what = f"a float tensor [N, {self.latent_dim}] or [N, {self.latent_dim}, 1, 1] with N >= 1"
+        z = V.tensor_like("z", z, what)
         if z.ndim == 2:
             z = z[:, :, None, None]
-        if z.ndim != 4 or z.shape[1:] != (self.latent_dim, 1, 1):
-            raise ValueError(f"z must have shape [N, {self.latent_dim}] or [N, {self.latent_dim}, 1, 1], "
-                             f"got {tuple(z.shape)}")
+        if z.ndim != 4 or z.shape[1:] != (self.latent_dim, 1, 1) or z.shape[0] == 0:
+            V.fail("z", what, z)
+        V.finite_values("z", V.float_tensor("z", z, what))
         x = self.main(z)
         want = (z.shape[0], self.channels, self.image_size, self.image_size)
         if x.shape != want:  # a wrong kernel, stride or padding in a stage shows up here
@@ -151,6 +167,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64, slope: float = 0.2):
         super().__init__()
         n = _check_size(image_size, channels, ndf, "ndf")
+        V.finite_number("slope", slope, low=0.0)
         self.image_size, self.channels = image_size, channels
         widths = [ndf * 2 ** i for i in range(n)]  # e.g. 64: [ndf, 2ndf, 4ndf, 8ndf]
         layers: List[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(slope, True)]
@@ -161,14 +178,15 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, x: Tensor) -> Tensor:
-        want = (self.channels, self.image_size, self.image_size)
-        if x.ndim != 4 or tuple(x.shape[1:]) != want:
-            raise ValueError(f"x must have shape [N, {', '.join(map(str, want))}], got {tuple(x.shape)}")
+        x = V.image_batch("x", x, self.channels, self.image_size, tolerance=9.0)
         return self.main(x).reshape(x.shape[0])
 
 
 def trace_shapes(net: nn.Module, x: Tensor) -> List[Tuple[str, Tuple[int, ...]]]:
     """(layer, output shape) for every layer of ``net.main`` on input x, by forward hooks."""
+    V.module("net", net)
+    if not isinstance(getattr(net, "main", None), nn.Sequential):
+        V.fail("net", "a DCGAN network (with a .main Sequential)", net, error=TypeError)
     rows: List[Tuple[str, Tuple[int, ...]]] = []
     hooks = [m.register_forward_hook(lambda m, i, o: rows.append((_describe(m), tuple(o.shape))))
              for m in net.main]

@@ -18,7 +18,8 @@ from typing import Sequence, Tuple
 import torch
 from torch import nn
 
-from .mlp import _check_labels, _mlp
+from .. import validate as V
+from .mlp import _check_input, _check_labels, _check_sizes, _mlp
 
 Tensor = torch.Tensor
 
@@ -29,10 +30,11 @@ class MLPProjectionDiscriminator(nn.Module):
     def __init__(self, in_shape: Sequence[int], hidden: Sequence[int] = (512, 256), n_classes: int = 10,
                  slope: float = 0.2, dropout: float = 0.0):
         super().__init__()
-        if n_classes < 2:
-            raise ValueError(f"a projection discriminator needs n_classes >= 2, got {n_classes}")
-        if not hidden:
-            raise ValueError("hidden must name at least one layer width (the width of phi(x))")
+        in_shape = V.shape_tuple("in_shape", in_shape)
+        if V.non_negative_int("n_classes", n_classes) < 2:
+            V.fail("n_classes", "at least 2 classes (n_classes >= 2)", n_classes)
+        hidden = _check_sizes(hidden, n_classes, 1, slope, allow_empty=False)
+        V.finite_number("dropout", dropout, low=0.0, high=1.0, high_open=True)
         self.in_shape, self.n_classes = tuple(in_shape), n_classes
         self.phi = nn.Sequential(*_mlp([math.prod(self.in_shape), *hidden], slope, dropout=dropout))
         self.psi = nn.Linear(hidden[-1], 1)
@@ -41,9 +43,8 @@ class MLPProjectionDiscriminator(nn.Module):
 
     def parts(self, x: Tensor, y: Tensor) -> Tuple[Tensor, Tensor]:
         """The two scores [N] whose sum is the logit: realism psi(phi(x)) and match <embed(y), phi(x)>."""
-        if tuple(x.shape[1:]) != self.in_shape:
-            raise ValueError(f"x must have shape [N, {', '.join(map(str, self.in_shape))}], got {tuple(x.shape)}")
-        _check_labels(y, x.shape[0], self.n_classes)
+        x = _check_input("x", x, self.in_shape)
+        y = _check_labels(y, x.shape[0], self.n_classes)
         h = self.phi(x.reshape(x.shape[0], -1))
         return self.psi(h)[:, 0], (self.embed(y) * h).sum(1)
 

@@ -3,13 +3,13 @@ before a single weight is copied, so a bad file never leaves a trainer half-load
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 import torch
+
+from .. import validate as V
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import GameTrainer
@@ -22,7 +22,9 @@ class CheckpointError(ValueError):
 def atomic_save(obj, path: Union[str, Path]) -> None:
     """``torch.save`` to a temporary file in the same folder, then ``os.replace``: a crash never leaves
     a half-written file at ``path``."""
-    path = Path(path)
+    path = V.path_like("path", path)
+    if path.is_dir():
+        V.fail("path", "a file name", f"the folder {path}", "add a file name, e.g. path / 'run.pt'")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
@@ -52,14 +54,14 @@ def save_checkpoint(path: Union[str, Path], trainer: "GameTrainer") -> None:
 def load_checkpoint(path: Union[str, Path], map_location="cpu") -> dict:
     """Read a file written by :func:`save_checkpoint` (or :func:`atomic_save`) with ``weights_only=True``:
     no pickled code is ever run. A file that is not such a checkpoint raises :class:`CheckpointError`."""
-    path = Path(path)
+    path = V.path_like("path", path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no checkpoint file at {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"path: {path} is empty (0 bytes), not a checkpoint; save it again")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001  (UnpicklingError, BadZipFile, EOFError, KeyError, ...: all one answer)
         # torch's own message may suggest weights_only=False: never unpickle an unknown file.
         raise CheckpointError(f"path: {path} is not a readable gantutor checkpoint (truncated, corrupt, or "
                               f"written by another program: {type(e).__name__}); save it again") from None
@@ -88,6 +90,13 @@ def _check_optimizer(what: str, opt: torch.optim.Optimizer, state) -> None:
         raise CheckpointError(f"the checkpoint's {what} was saved for other networks ({sizes} parameters "
                               f"expected per group)")
     kinds = {type(opt).__name__}
+    ignore = {"params", "lr", "initial_lr"}
+    want = {k for g in opt.state_dict()["param_groups"] for k in g} - ignore
+    have = {k for g in state["param_groups"] if isinstance(g, dict) for k in g} - ignore
+    if have != want:
+        raise CheckpointError(f"the checkpoint's {what} was saved by another optimiser (its settings are "
+                              f"{sorted(have)}); this trainer uses {type(opt).__name__}: set TrainConfig.optimizer "
+                              f"as when it was saved")
     keys = {k for s in state["state"].values() if isinstance(s, dict) for k in s}
     expected = {"Adam": {"exp_avg"}, "RMSprop": {"square_avg"}}.get(type(opt).__name__, set())
     if keys and expected and not expected <= keys:

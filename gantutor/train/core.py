@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import validate as V
 from ..config import TrainConfig
 from .schedules import ema_update, lazy_due, lr_factor
 
@@ -142,6 +143,17 @@ class GameTrainer:
     """
 
     def __init__(self, game: Game, config: Optional[TrainConfig] = None, callbacks: Sequence[Callback] = ()):
+        if not all(callable(getattr(game, m, None)) for m in ("networks", "parameters", "d_loss", "g_loss")):
+            V.fail("game", "a gantutor.train.Game (networks, parameters, d_loss, g_loss)", game, error=TypeError)
+        if config is not None and not isinstance(config, TrainConfig):
+            V.fail("config", "a gantutor.TrainConfig", config, "write TrainConfig(**settings)", error=TypeError)
+        if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+            V.fail("callbacks", "a list of functions f(trainer)", callbacks, "wrap one function in a list: [f]",
+                   error=TypeError)
+        callbacks = list(callbacks)
+        if not all(callable(cb) for cb in callbacks):
+            V.fail("callbacks", "a list of functions f(trainer)", f"a list holding {[type(cb).__name__ for cb in callbacks]}",
+                   error=TypeError)
         self.config = config or TrainConfig()
         cfg = self.config
         seed_everything(cfg.seed)
@@ -188,7 +200,12 @@ class GameTrainer:
 
     # -- one step: the whole algorithm ----------------------------------------------------------
     def step(self) -> None:
-        """One generator step, preceded by ``config.critic_steps(step)`` discriminator steps."""
+        """One generator step, preceded by ``config.critic_steps(step)`` discriminator steps. Value checks
+        of the networks' inputs are off inside (:func:`gantutor.validate.trusted`): the guard watches."""
+        with V.trusted():
+            self._step()
+
+    def _step(self) -> None:
         cfg = self.config
         if cfg.lr_final != 1.0:
             self._apply_lr()
@@ -242,10 +259,8 @@ class GameTrainer:
 
     def run(self, steps: Optional[int] = None, progress: Optional[bool] = None) -> "GameTrainer":
         """Run ``steps`` generator steps (default: ``config.steps``) with a tqdm progress bar."""
-        steps = self.config.steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-        show = self.config.progress if progress is None else progress
+        steps = self.config.steps if steps is None else V.non_negative_int("steps", steps)
+        show = self.config.progress if progress is None else V.boolean("progress", progress)
         from tqdm.auto import tqdm
 
         for net in self.game.networks().values():
@@ -270,14 +285,38 @@ class GameTrainer:
         self.step_count = int(state["step"])
         self.d_steps, self.g_steps = int(state.get("d_steps", 0)), int(state.get("g_steps", 0))
 
-    def _cause(self, which: str) -> str:
+    def _cause(self, which: str, value: float) -> str:
+        """Which of three things sent training off: the data, a setting, or the step size. Runs only
+        when the guard trips, so it may look at the weights, the last good state and a fresh batch."""
         side = "discriminator" if which.startswith("discriminator") else "generator"
         bad = [name for name, p in self._named_side(side) if not torch.isfinite(p).all()]
+        good_nets = self._good["nets"]
+        was_bad = [n for n in bad if n.split(".", 1)[0] in good_nets and
+                   not torch.isfinite(good_nets[n.split(".", 1)[0]].get(n.split(".", 1)[1], torch.zeros(()))).all()]
+        lrs = f"lr_g={self.base_lr[0]:g}, lr_d={self.base_lr[1]:g}"
+        if was_bad or (bad and self.step_count == 0):
+            return (f"a setting: a weight of the {side} ({(was_bad or bad)[0]}) was NaN or infinite from the start "
+                    f"(an initial weight, or a NaN/infinite setting such as the learning rate)")
+        if self._data_not_finite():
+            return ("the data: a batch from the sampler holds NaN or infinite values; check the data (the "
+                    "learning rates are not the cause)")
         if bad:
-            return (f"a weight of the {side} ({bad[0]}) was already NaN or infinite before this step: a "
-                    f"setting (a NaN or infinite initial weight or learning rate) put it there")
-        return ("either the data hold NaN or infinite values (check the batches), or the step size is too "
-                "large for this loss: try smaller learning rates")
+            return (f"the step size: the {side}'s weights ({bad[0]}) were finite at step {self._good['step']} "
+                    f"and the updates since made them NaN or infinite; the learning rates ({lrs}) are too large "
+                    f"for this loss: try 10 times smaller")
+        return (f"the step size: the weights are finite but the learning rates ({lrs}) are too large for this "
+                f"loss and it left any sensible range; try 10 times smaller")
+
+    def _data_not_finite(self) -> bool:
+        sampler = getattr(self.game, "sampler", None)
+        if sampler is None or not callable(getattr(sampler, "sample", None)):
+            return False
+        try:
+            batch = sampler.sample(self.config.batch_size)
+        except Exception:  # noqa: BLE001  (diagnosis only: a sampler that cannot be asked again is no evidence)
+            return False
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all())
 
     def _named_side(self, side: str):
         ids = {id(p) for p in self.game.parameters(side)}
@@ -290,13 +329,13 @@ class GameTrainer:
         value = float(loss.detach())
         if math.isfinite(value) and abs(value) < ABSURD_LOSS:
             return
-        cause = self._cause(which)
+        cause = self._cause(which, value)
         good, failed_at = self._good, self.step_count + 1
         self._restore(good)
         self.history.truncate(sum(s <= good["step"] for s in self.history.step))
         what = "is" if not math.isfinite(value) else f"reached an absurd size (|loss| >= {ABSURD_LOSS:g}):"
         raise TrainingDiverged(
-            f"training diverged at generator step {failed_at}: the {which} loss {what} {value:.4g}; {cause}. "
+            f"training diverged at generator step {failed_at}: the {which} loss {what} {value:.4g}; cause: {cause}. "
             f"The weights were restored to step {good['step']}, the last good state.")
 
     # -- sampling and checkpoints ---------------------------------------------------------------
@@ -319,8 +358,8 @@ class GameTrainer:
 
     def save(self, path: str) -> None:
         from .checkpoint import save_checkpoint
-        save_checkpoint(path, self)
+        save_checkpoint(V.path_like("path", path), self)
 
     def load(self, path: str) -> None:
         from .checkpoint import load_into
-        load_into(self, path)
+        load_into(self, V.path_like("path", path))

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .. import losses
+from .. import validate as V
 from ..config import TrainConfig
 from ..data import Sampler
 from .core import Callback, Game, GameTrainer
@@ -30,9 +31,20 @@ class StandardGame(Game):
     log_keys = ("d_loss", "g_loss", "d_real", "d_fake", "d_fake_g", "critic_gap")
 
     def __init__(self, G: nn.Module, D: nn.Module, sampler: Sampler, latent_dim: int):
+        V.module("G", G, "the generator (a torch.nn.Module)")
+        V.module("D", D, "the discriminator (a torch.nn.Module)")
+        if not callable(getattr(sampler, "sample", None)) or not callable(getattr(sampler, "to", None)):
+            V.fail("sampler", "a gantutor.data.Sampler (with .sample(n)), e.g. TensorSampler(images) or ring8()",
+                   sampler, "wrap uint8 images in gantutor.data.TensorSampler" if isinstance(sampler, Tensor) else None,
+                   error=TypeError)
         self.G, self.D, self.sampler = G, D, sampler
         self.generator = G
-        self.latent_dim = getattr(G, "latent_dim", latent_dim)
+        g_dim = getattr(G, "latent_dim", None)
+        default = TrainConfig.__dataclass_fields__["latent_dim"].default
+        if g_dim is not None and latent_dim != g_dim and latent_dim != default:
+            V.fail("TrainConfig.latent_dim", f"G's latent_dim {g_dim} (or the default {default}, which defers to G)",
+                   latent_dim)
+        self.latent_dim = g_dim if g_dim is not None else latent_dim
         self.n_classes = getattr(sampler, "n_classes", 0)
 
     def networks(self) -> Dict[str, nn.Module]:
@@ -93,12 +105,15 @@ class StandardGame(Game):
 
     def sample(self, t: GameTrainer, n: int, y: Optional[Tensor] = None, z: Optional[Tensor] = None) -> Tensor:
         """n samples with optional fixed z [n, latent_dim] and labels y [n]; only what is not given is drawn."""
-        if z is not None and tuple(z.shape) != (n, self.latent_dim):
-            raise ValueError(f"z must have shape [{n}, {self.latent_dim}] (n, latent_dim), got {tuple(z.shape)}")
+        if z is not None:
+            what = f"a float tensor [{n}, {self.latent_dim}] (n, latent_dim)"
+            z = V.finite_values("z", V.float_tensor("z", z, what))
+            if tuple(z.shape) != (n, self.latent_dim):
+                V.fail("z", what, z)
         if y is not None and not self.n_classes:
-            raise ValueError("y was given but the game is unconditional (the sampler has no labels)")
-        if y is not None and tuple(y.shape) != (n,):
-            raise ValueError(f"y must have shape [{n}] (one label per sample), got {tuple(y.shape)}")
+            V.fail("y", "None: the game is unconditional (the sampler has no labels)", y)
+        if y is not None:
+            y = V.integer_labels("y", y, n, self.n_classes)
         if z is None:
             z = torch.randn(n, self.latent_dim, device=self.device)
         if y is None and self.n_classes:
@@ -143,12 +158,20 @@ class ConditionalGame(StandardGame):
         return loss, {"fake": fake_logits.detach()}
 
 
+def _config(config) -> TrainConfig:
+    if config is None:
+        return TrainConfig()
+    if not isinstance(config, TrainConfig):
+        V.fail("config", "a gantutor.TrainConfig", config, "write TrainConfig(**settings)", error=TypeError)
+    return config
+
+
 class Trainer(GameTrainer):
     """Trains ``G`` against ``D`` on batches from ``sampler`` (a :class:`StandardGame`) under ``config``."""
 
     def __init__(self, G: nn.Module, D: nn.Module, sampler: Sampler, config: Optional[TrainConfig] = None,
                  callbacks: Sequence[Callback] = (), game: Optional[StandardGame] = None):
-        config = config or TrainConfig()
+        config = _config(config)
         losses.d_loss(config.d_loss), losses.g_loss(config.g_loss)  # an unknown name fails here, clearly
         super().__init__(game or StandardGame(G, D, sampler, config.latent_dim), config, callbacks)
 
@@ -187,11 +210,10 @@ class ConditionalTrainer(Trainer):
     def __init__(self, G: nn.Module, D: nn.Module, sampler: Sampler, config: Optional[TrainConfig] = None,
                  callbacks: Sequence[Callback] = (), mismatch_weight: float = 1.0, l1_weight: float = 0.0):
         if getattr(sampler, "n_classes", 0) < 2:
-            raise ValueError("ConditionalTrainer needs a labelled sampler, e.g. mnist_sampler(labelled=True)")
+            V.fail("sampler", "a labelled sampler, e.g. mnist_sampler(labelled=True)", sampler)
         for name, value in (("mismatch_weight", mismatch_weight), ("l1_weight", l1_weight)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        config = config or TrainConfig()
+            V.finite_number(name, value, low=0.0)
+        config = _config(config)
         if mismatch_weight and config.d_loss != "bce":
             raise ValueError("the mismatch term is written for the 'bce' discriminator loss; "
                              "set mismatch_weight=0 to use another loss")
