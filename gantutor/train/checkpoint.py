@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -60,7 +61,9 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> dict:
     if path.stat().st_size == 0:
         raise CheckpointError(f"path: {path} is empty (0 bytes), not a checkpoint; save it again")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a garbled file makes torch warn about its pickle protocol first
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001  (UnpicklingError, BadZipFile, EOFError, KeyError, ...: all one answer)
         # torch's own message may suggest weights_only=False: never unpickle an unknown file.
         raise CheckpointError(f"path: {path} is not a readable gantutor checkpoint (truncated, corrupt, or "
