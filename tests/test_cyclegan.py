@@ -215,3 +215,42 @@ def test_colour_mnist_round_trip_and_hue_scores():
     assert circular_correlation(a, a) == pytest.approx(1.0) and abs(circular_correlation(a, b)) < 0.1
     with pytest.raises(ValueError, match="hue"):
         colourise(grey, h[:2])
+
+
+# ---- the shipped checkpoint (recipe cyclegan-emoji) ---------------------------------------------------
+
+def _emoji_or_skip():
+    from gantutor.data import DataNotFoundError
+    from gantutor.data.emoji import load_emoji
+    try:
+        load_emoji("google", 32, download=False), load_emoji("twitter", 32, download=False)
+    except DataNotFoundError as e:
+        pytest.skip(f"emoji data not available: {e}")
+
+
+def test_shipped_cyclegan_loads_and_translates():
+    from gantutor import pretrain
+    from gantutor.pretrain.cyclegan import SETTINGS
+
+    path = pretrain.weights_path("cyclegan-emoji")
+    assert path.is_file() and path.stat().st_size < pretrain.MAX_BYTES
+    pair, record = pretrain.load("cyclegan-emoji")
+    assert isinstance(pair, CycleGenerators) and not pair.training
+    info = record["info"]
+    assert not info["tiny"] and info["steps"] == SETTINGS["steps"] and info["threads"] == 1
+    assert info["n_test"] > 100 and 0 < info["g_l1"] < 2 and 0 <= info["g_retrieval"] <= 1
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        y, back = pair.G(x), pair.F(x)
+    assert y.shape == back.shape == (2, 3, 32, 32) and float(y.abs().max()) <= 1
+
+
+def test_cyclegan_recipe_tiny_run(tmp_path):
+    from gantutor import pretrain
+
+    _emoji_or_skip()
+    out = pretrain.run("cyclegan-emoji", tiny=True, out=tmp_path / "c.pt")
+    pair, record = pretrain.load("cyclegan-emoji", out)
+    assert record["info"]["tiny"] and record["info"]["steps"] == 3 and len(record["history"]["step"]) == 3
+    split = record["info"]
+    assert split["n_x"] > 0 and split["n_y"] > 0 and split["n_test"] > 0

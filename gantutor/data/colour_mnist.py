@@ -65,7 +65,7 @@ def hue_error_degrees(true: Tensor, recovered: Tensor) -> Tensor:
 
 
 def circular_correlation(a: Tensor, b: Tensor) -> float:
-    """Circular correlation of two sets of hues (Jammalamadaka and SenGupta, 2001, eq. 8.2.2):
+    """Circular correlation of two sets of hues (Jammalamadaka and SenGupta, 2001, section 8.2):
     sum sin(a - a_bar) sin(b - b_bar) / sqrt(sum sin^2(a - a_bar) sum sin^2(b - b_bar)), angles 2 pi h,
     a_bar and b_bar the circular means. 1 for identical hues, near 0 for independent ones."""
     ta, tb = 2 * math.pi * a.double(), 2 * math.pi * b.double()

@@ -21,7 +21,7 @@ from ..models.cyclegan_game import CycleGANGame, cyclegan_config
 from ..train.core import GameTrainer
 from . import Recipe
 
-SETTINGS = dict(ngf=16, n_blocks=4, ndf=32, d_layers=2, batch_size=8, lr=2e-4, steps=1200, test_share=0.1,
+SETTINGS = dict(ngf=16, n_blocks=4, ndf=32, d_layers=2, batch_size=8, lr=2e-4, steps=500, test_share=0.1,
                 split_seed=0, seed=0)
 
 
