@@ -66,6 +66,8 @@ def generate_digit(G: nn.Module, digit: int, n: int = 1, z: Optional[Tensor] = N
         z = torch.randn(n, G.latent_dim, generator=gen)
     else:
         z = _z("z", z, G.latent_dim)
+        if n != 1 and z.shape[0] != n:
+            V.fail("z", f"a float tensor [{n}, {G.latent_dim}] (n rows), or leave n at 1 to take z's rows", z)
     y = torch.full((z.shape[0],), int(digit), dtype=torch.long)
     was_training = G.training
     G.eval()
@@ -127,7 +129,7 @@ def class_centres(images: Tensor, labels: Tensor, n_classes: int = 10, kind: str
     for c in range(n_classes):
         group = images[labels == c].float()
         if group.shape[0] == 0:
-            V.fail("labels", f"at least one image of every class 0..{n_classes - 1}", f"none of class {c}")
+            V.fail("labels", f"at least one image of every class 0..{n_classes - 1}", f"no image of class {c}")
         out.append(group.median(0).values if kind == "median" else group.mean(0))
     return torch.stack(out)
 

@@ -41,7 +41,7 @@ def _loss_names(g_losses) -> list:
     """A non-empty list of registered generator-loss names (a single string is refused, not split)."""
     what = f"a list of generator-loss names from {sorted(losses.G_LOSSES)}"
     if isinstance(g_losses, (str, bytes)):
-        V.fail("g_losses", what, g_losses, f"for one loss write [{g_losses!r}]", error=TypeError)
+        V.fail("g_losses", what, V.describe(g_losses), f"for one loss write [{g_losses!r}]", error=TypeError)
     if not isinstance(g_losses, (list, tuple)) or not g_losses:
         V.fail("g_losses", what, g_losses, error=TypeError)
     for name in g_losses:

@@ -101,9 +101,9 @@ def integer(name: str, v, minimum: Optional[int] = None, maximum: Optional[int] 
     if maximum is None and minimum in (0, 1):
         what = "a positive integer" if minimum == 1 else "a non-negative integer"
     if not _is_int(v):
-        fail(name, what, v, error=TypeError)
+        fail(name, what, describe(v), error=TypeError)
     if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-        fail(name, what, v)
+        fail(name, what, describe(v))
     return int(v)
 
 
@@ -132,11 +132,11 @@ def finite_number(name: str, v, low: Optional[float] = None, high: Optional[floa
     """A finite real number (int or float, not bool) within the given bounds."""
     what = "a finite number" + _bounds(low, high, low_open, high_open)
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
-        fail(name, what, v, error=TypeError)
+        fail(name, what, describe(v), error=TypeError)
     v = float(v)
     if not math.isfinite(v) or (low is not None and (v <= low if low_open else v < low)) \
             or (high is not None and (v >= high if high_open else v > high)):
-        fail(name, what, v)
+        fail(name, what, describe(v))
     return v
 
 
@@ -153,7 +153,7 @@ def probability(name: str, v, open_low: bool = False, open_high: bool = False) -
 def boolean(name: str, v) -> bool:
     """True or False (numpy bools accepted); strings, None and numbers refused ('no' is truthy)."""
     if not isinstance(v, (bool, np.bool_)):
-        fail(name, "True or False", v, error=TypeError)
+        fail(name, "True or False", describe(v), error=TypeError)
     return bool(v)
 
 
@@ -175,14 +175,14 @@ def shape_tuple(name: str, v, length: Optional[int] = None) -> Tuple[int, ...]:
     if isinstance(v, (str, bytes)) or not isinstance(v, (Sequence, torch.Size, np.ndarray)) \
             or len(v) == 0 or (length is not None and len(v) != length) \
             or not all(_is_int(s) and s >= 1 for s in v):
-        fail(name, what, v if not isinstance(v, (list, tuple)) else repr(tuple(v)), error=TypeError)
+        fail(name, what, describe(v) if not isinstance(v, (list, tuple)) else repr(tuple(v)), error=TypeError)
     return tuple(int(s) for s in v)
 
 
 def path_like(name: str, v) -> Path:
     """A str or os.PathLike naming a file."""
     if not isinstance(v, (str, Path)) or str(v) == "":
-        fail(name, "a file path (str or pathlib.Path)", v, error=TypeError)
+        fail(name, "a file path (str or pathlib.Path)", describe(v), error=TypeError)
     return Path(v)
 
 
@@ -195,12 +195,12 @@ def tensor_like(name: str, x, what: str = "a torch.Tensor", numpy: bool = True) 
         return x
     if isinstance(x, np.ndarray) and numpy:
         if x.dtype == object or x.dtype.kind in "USV":
-            fail(name, what, x, error=TypeError)
+            fail(name, what, describe(x), error=TypeError)
         return torch.from_numpy(np.ascontiguousarray(x))
     fix = "build one with torch.tensor(...)" if isinstance(x, (list, tuple)) else None
     if isinstance(x, np.ndarray):
         fix = "convert it with torch.from_numpy(...)"
-    fail(name, what, x, fix, error=TypeError)
+    fail(name, what, describe(x), fix, error=TypeError)
 
 
 def float_tensor(name: str, x, what: str = "a float tensor") -> Tensor:
@@ -208,7 +208,7 @@ def float_tensor(name: str, x, what: str = "a float tensor") -> Tensor:
     x = tensor_like(name, x, what)
     if not x.is_floating_point():
         fix = "uint8 pixels convert with gantutor.data.to_signed" if x.dtype == torch.uint8 else "convert with .float()"
-        fail(name, what, x, fix, error=TypeError)
+        fail(name, what, describe(x), fix, error=TypeError)
     return x
 
 
@@ -249,7 +249,7 @@ def image_batch(name: str, x, channels: Optional[int] = None, size=None,
     if x.ndim != 4 or x.shape[0] == 0 or (channels and x.shape[1] != channels) \
             or (hw and tuple(x.shape[2:]) != hw):
         fix = "add the channel axis with x[:, None]" if x.ndim == 3 and channels in (None, 1) else None
-        fail(name, what, x, fix)
+        fail(name, what, describe(x), fix)
     float_tensor(name, x, what)
     if vr is not None:
         in_range(name, x, vr[0], vr[1], tolerance)
@@ -265,9 +265,9 @@ def integer_labels(name: str, y, n: Optional[int] = None, n_classes: Optional[in
         (f" of class labels in [0, {n_classes})" if n_classes else " of class labels")
     y = tensor_like(name, y, what)
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        fail(name, what, y, "convert with .long()", error=TypeError)
+        fail(name, what, describe(y), "convert with .long()", error=TypeError)
     if y.ndim != 1 or (n is not None and y.shape[0] != n):
-        fail(name, what, y)
+        fail(name, what, describe(y))
     if n_classes and y.numel() and checking_values():
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
@@ -278,7 +278,7 @@ def integer_labels(name: str, y, n: Optional[int] = None, n_classes: Optional[in
 def module(name: str, m, what: str = "a torch.nn.Module") -> torch.nn.Module:
     """A ``torch.nn.Module``."""
     if not isinstance(m, torch.nn.Module):
-        fail(name, what, m, error=TypeError)
+        fail(name, what, describe(m), error=TypeError)
     return m
 
 
@@ -287,11 +287,11 @@ def array_1d(name: str, x, what: str = "a non-empty 1D array of finite numbers")
     if isinstance(x, Tensor):
         x = x.detach().cpu().numpy()
     if x is None or isinstance(x, (str, bytes, dict)):
-        fail(name, what, x, error=TypeError)
+        fail(name, what, describe(x), error=TypeError)
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        fail(name, what, x, error=TypeError)
+        fail(name, what, describe(x), error=TypeError)
     if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
         fail(name, what, f"shape {a.shape}" if a.ndim != 1 or a.size == 0 else "NaN or infinite entries")
     return a

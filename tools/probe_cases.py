@@ -109,7 +109,12 @@ def _data(f, P):
           P.one("data.load_emoji(size=28)", "size", lambda: d.load_emoji(size=28)),
           P.one("data.load_emoji(size='32')", "size", lambda: d.load_emoji(size="32")),
           P.one("data.emoji_sampler(style=None)", "style", lambda: d.emoji_sampler(style=None)),
-          P.one("data.emoji_sampler(size=0)", "size", lambda: d.emoji_sampler(size=0))]
+          P.one("data.emoji_sampler(size=0)", "size", lambda: d.emoji_sampler(size=0)),
+          P.one("data.emoji_sampler(codepoints='1F600')", "codepoints", lambda: d.emoji_sampler(codepoints="1F600")),
+          P.one("data.emoji_sampler(codepoints=[])", "codepoints", lambda: d.emoji_sampler(codepoints=[])),
+          P.one("data.load_emoji(root=3)", "root", lambda: d.load_emoji(root=3)),
+          P.one("data.load_emoji(download='no')", "download", lambda: d.load_emoji(root="/nonexistent", download="no")),
+          P.one("data.common_codepoints(root=3)", "root", lambda: d.common_codepoints(root=3))]
     return C
 
 

@@ -161,7 +161,8 @@ def _conditional(f, P):
           P.one("conditional.generate_digit(G=None)", "G", lambda: Co.generate_digit(None, 3)),
           P.one("conditional.generate_digit(seed='a')", "seed", lambda: Co.generate_digit(cG, 3, seed="a")),
           P.one("conditional.generate_digit(z=wrong width)", "z", lambda: Co.generate_digit(cG, 3, z=torch.randn(2, 5))),
-          P.one("conditional.generate_digit(z=list)", "z", lambda: Co.generate_digit(cG, 3, z=[[0.0] * 8]))]
+          P.one("conditional.generate_digit(z=list)", "z", lambda: Co.generate_digit(cG, 3, z=[[0.0] * 8])),
+          P.one("conditional.generate_digit(n=5, z=[2, 8])", "z", lambda: Co.generate_digit(cG, 3, n=5, z=torch.randn(2, 8)))]
     z = torch.randn(8)
     C += [P.one("conditional.interpolate_labels(a=10)", "a", lambda: Co.interpolate_labels(cG, z, 10, 1)),
           P.one("conditional.interpolate_labels(b=-1)", "b", lambda: Co.interpolate_labels(cG, z, 1, -1)),

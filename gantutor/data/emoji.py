@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .mnist import CACHE_DIR, DataNotFoundError
+from .. import validate as V
 from .sampler import TensorSampler
 
 STYLES = ("google", "twitter")
@@ -251,13 +252,16 @@ def load_emoji(style: str = "google", size: int = 32, root: Optional[str] = None
     :class:`~gantutor.data.DataNotFoundError` with one sentence saying what to do when the npm
     package is neither on disk nor downloadable. Show :data:`ATTRIBUTION` beside Twitter images.
     """
-    return _load(_check_style(style), _check_size(size), None if root is None else str(root), bool(download))
+    return _load(_check_style(style), _check_size(size), None if root is None else str(V.path_like("root", root)),
+                 V.boolean("download", download))
 
 
 def common_codepoints(root: Optional[str] = None, download: bool = True) -> List[str]:
     """Codepoints drawn in both styles, in the Google package's order (so a Google image and a
     Twitter image at the same position of ``emoji_sampler(..., codepoints=common_codepoints())`` are
     the same emoji)."""
+    if root is not None:
+        V.path_like("root", root)
     google = _entries(str(locate("google", None, root, download)), "google")
     twitter = {e[0] for e in _entries(str(locate("twitter", None, root, download)), "twitter")}
     return [e[0] for e in google if e[0] in twitter]
@@ -267,6 +271,10 @@ def emoji_sampler(style: str = "google", size: int = 32, codepoints: Optional[Se
                   root: Optional[str] = None) -> TensorSampler:
     """Emoji of one style as a :class:`TensorSampler` over [-1, 1] images [3, S, S], batched by
     indexing; ``codepoints`` keeps those emoji, in the order given."""
+    if codepoints is not None and (isinstance(codepoints, (str, bytes)) or not hasattr(codepoints, "__iter__")
+                                   or len(list(codepoints)) == 0):
+        V.fail("codepoints", "a non-empty list of codepoints such as ['1F600']", V.describe(codepoints),
+               f"for one emoji write [{codepoints!r}]" if isinstance(codepoints, str) else None, error=TypeError)
     data = load_emoji(style, size, root)
     images = data.images if codepoints is None else data.images[data.index(list(codepoints))]
     return TensorSampler(images)

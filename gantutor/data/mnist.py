@@ -135,7 +135,7 @@ def mnist_sampler(root: Optional[str] = None, train: bool = True, labelled: bool
     if digits is not None:
         what = "a non-empty list of digits 0-9"
         if isinstance(digits, (str, bytes)) or not isinstance(digits, (Sequence, set, range, np.ndarray, torch.Tensor)):
-            V.fail("digits", what, digits, "for one digit write digits=[3]", error=TypeError)
+            V.fail("digits", what, V.describe(digits), "for one digit write digits=[3]", error=TypeError)
         digits = [d.item() if hasattr(d, "item") else d for d in digits]
         if not digits or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 <= d <= 9
                                  for d in digits):
