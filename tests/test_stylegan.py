@@ -216,3 +216,37 @@ def test_one_training_run_with_lazy_regularisers_and_ema():
     assert trainer.sample(3, psi=0.5).shape == (3, 1, 32, 32)
     with pytest.raises(ValueError, match="r1_gamma"):
         StyleGANGame(G, D, TensorSampler(images), r1_gamma=-1)
+
+
+def test_style_explorer_and_live_run_draw_pictures():
+    pytest.importorskip("ipywidgets")
+    from gantutor.widgets_style import LiveRun, StyleExplorer
+
+    torch.manual_seed(10)
+    G = StyleGenerator(8, 8, SMALL, mapping_layers=2)
+    explorer = StyleExplorer(G, n_grid=4)
+    first = explorer.image.value
+    assert first[:4] == b"\x89PNG"
+    explorer.psi.value = 0.0                             # a slider change redraws the picture
+    assert bytes(explorer.image.value) != bytes(first)
+    explorer.level_psi[0].value = 0.5
+    explorer.psi.value = 0.8
+    assert explorer.psi_per_level() == pytest.approx([0.4, 0.4] + [0.8] * 6)
+    images = (torch.rand(32, 3, 32, 32) * 255).to(torch.uint8)
+    game = StyleGANGame(G, ResidualDiscriminator(SMALL), TensorSampler(images))
+    trainer = GameTrainer(game, TrainConfig(steps=2, batch_size=4, log_every=1, progress=False, device="cpu"))
+    panel = LiveRun(trainer, steps_per_click=2).train()
+    assert trainer.step_count == 2 and panel.image.value[:4] == b"\x89PNG"
+
+
+def test_emoji_recipe_runs_tiny_and_loads(tmp_path):
+    from gantutor import pretrain
+    from gantutor.data import DataNotFoundError
+
+    try:
+        path = pretrain.run("stylegan2-emoji", tiny=True, out=tmp_path / "sg.pt")
+    except DataNotFoundError as exc:
+        pytest.skip(f"emoji data not available: {exc}")
+    G, record = pretrain.load("stylegan2-emoji", path)
+    assert isinstance(G, StyleGenerator) and record["info"]["steps"] == 4 and record["info"]["tiny"]
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 32, 32)

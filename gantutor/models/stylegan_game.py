@@ -25,7 +25,7 @@ Tensor = torch.Tensor
 
 
 def r1_penalty(D: Callable[[Tensor], Tensor], x_real: Tensor) -> Tensor:
-    """R1 = E_x ||grad_x D(x)||^2 over real images (Mescheder et al., 2018, eq. 9), without gamma / 2."""
+    """R1 = E_x ||grad_x D(x)||^2 over real images (Mescheder et al., 2018, section 4.1), without gamma / 2."""
     x = x_real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return grad.square().flatten(1).sum(1).mean()
@@ -36,7 +36,9 @@ def path_lengths(synthesis: Callable[[Tensor], Tensor], w: Tensor, y: Tensor, cr
 
     ``synthesis`` maps w [N, D] to images [N, C, H, W] (the same w at every level); y has the images'
     shape. The paper draws y ~ N(0, I); StyleGAN2's code divides it by sqrt(H W) so that the lengths do
-    not grow with the resolution: pass y that way to follow the code."""
+    not grow with the resolution: pass y that way to follow the code. That code also differentiates with
+    respect to each level's copy of w (and averages the squared norms over levels); here J_w is taken with
+    respect to the one w all levels read, as in the paper's formula."""
     if not w.requires_grad:
         w = w.detach().requires_grad_(True)
     images = synthesis(w)

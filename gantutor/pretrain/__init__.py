@@ -30,7 +30,8 @@ FORMAT = "gantutor-pretrained-1"
 RECIPES: Dict[str, str] = {
     "mlp-mnist": "mnist", "cgan-mnist": "mnist", "dcgan-mnist": "mnist",
     "progan-mnist": "progan", "progan-emoji": "progan",
-    "stylegan2-emoji": "stylegan", "stylegan1-emoji": "stylegan", "stylegan2-emoji-nopl": "stylegan",
+    "stylegan2-emoji": "stylegan", "stylegan2-emoji-short": "stylegan", "stylegan1-emoji": "stylegan",
+    "stylegan2-emoji-nopl": "stylegan",
     "cyclegan-emoji": "cyclegan",
 }
 
