@@ -196,14 +196,23 @@ def test_a_students_systemexit_is_a_fail_and_ctrl_c_still_interrupts(capsys):
         a01.check_g_nonsaturating(interrupted)
 
 
-def test_probe(mnist_root, monkeypatch):
-    """The probe of the whole public API: 0 unclear, 0 silent, 0 hangs, 0 crashes."""
-    monkeypatch.setenv("GANTUTOR_DATA", str(mnist_root))
+def _run_probe(new: bool) -> None:
     sys.path.insert(0, str(ROOT / "tools"))
     import probe_bad_input as probe
 
-    cases = probe.all_cases()
-    assert len(cases) >= 500
+    cases = probe.all_cases(new)
     out = probe.run(cases)
     bad = {k: out[k] for k in ("unclear", "silent", "hang", "crash") if out[k]}
     assert not bad, "\n".join(f"{k}: {label}: {detail[:200]}" for k, v in bad.items() for label, detail in v)
+    return len(cases)
+
+
+def test_probe_chapters_7_to_9():
+    """The same probe over the ProGAN, StyleGAN, CycleGAN, emoji-metric and colour-MNIST modules."""
+    assert _run_probe(new=True) >= 100
+
+
+def test_probe(mnist_root, monkeypatch):
+    """The probe of the whole public API: 0 unclear, 0 silent, 0 hangs, 0 crashes."""
+    monkeypatch.setenv("GANTUTOR_DATA", str(mnist_root))
+    assert _run_probe(new=False) >= 500

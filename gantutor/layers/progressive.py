@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate as V
+
 Tensor = torch.Tensor
 
 
@@ -65,6 +67,8 @@ class EqualizedConv2d(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = math.sqrt(2.0)):
         super().__init__()
+        for arg, v in (("in_channels", in_channels), ("out_channels", out_channels), ("kernel_size", kernel_size)):
+            V.positive_int(arg, v)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.scale = he_constant(in_channels * kernel_size * kernel_size, gain)
@@ -87,6 +91,8 @@ class EqualizedLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, gain: float = math.sqrt(2.0)):
         super().__init__()
+        V.positive_int("in_features", in_features)
+        V.positive_int("out_features", out_features)
         self.weight = nn.Parameter(torch.randn(out_features, in_features))
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.scale = he_constant(in_features, gain)
@@ -108,6 +114,7 @@ def minibatch_stddev(x: Tensor, group_size: int = 4, eps: float = 1e-8) -> Tenso
     sqrt(mean((x - mean)^2) + eps), is averaged over features and pixels into one number, which fills the
     extra feature map of every sample in that group. G = min(group_size, N) must divide N."""
     _check_maps(x, "x")
+    V.positive_int("group_size", group_size)
     n, c, h, w = x.shape
     g = min(group_size, n)
     if g < 1 or n % g:

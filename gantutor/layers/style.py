@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate as V
+
 Tensor = torch.Tensor
 
 
@@ -135,6 +137,7 @@ def modulated_conv2d(x: Tensor, weight: Tensor, s: Tensor, demodulate: bool = Tr
     the batch becomes N groups of a [1, N * C_in, H, W] input (Karras et al., 2020, appendix B)."""
     _check(x, "x", 4, "[N, C_in, H, W]")
     n, c_in, h, w_ = x.shape
+    s = V.finite_values("s", V.float_tensor("s", s, f"a float tensor [N, C_in] with N = {n}"))
     if s.ndim != 2 or s.shape[0] != n:
         raise ValueError(f"s: expected [N, C_in] with N = {n} (the batch of x), got {list(s.shape)}")
     w = modulated_weight(weight, s, demodulate, eps)  # [N, C_out, C_in, K, K]

@@ -18,15 +18,19 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
+from .. import validate as V
+
 Tensor = torch.Tensor
 
 
 def check_images(x: Tensor, name: str, channels: int) -> Tensor:
-    """A float image batch [N, channels, H, W]; a clear error otherwise."""
-    if not isinstance(x, Tensor) or x.ndim != 4 or not x.is_floating_point() or x.shape[1] != channels:
-        got = f"{x.dtype} {list(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+    """A float image batch [N, channels, H, W], N >= 1, in [-1, 1] (within [-10, 10]: [0, 255] pixels are
+    caught; value checks skipped inside the training loop); a clear error otherwise."""
+    if not isinstance(x, Tensor) or x.ndim != 4 or not x.is_floating_point() or x.shape[1] != channels \
+            or x.shape[0] == 0:
+        got = f"{x.dtype} {list(x.shape)}" if isinstance(x, Tensor) else V.describe(x)
         raise ValueError(f"{name}: expected a float tensor [N, {channels}, H, W], got {got}")
-    return x
+    return V.in_range(name, x, -1.0, 1.0, tolerance=9.0, what="pixel values")
 
 
 def init_normal_(module: nn.Module, std: float = 0.02) -> nn.Module:
@@ -76,6 +80,9 @@ class ResnetGenerator(nn.Module):
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 16, n_blocks: int = 4,
                  n_down: int = 2, upsample: str = "resize"):
         super().__init__()
+        for arg, v in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf), ("n_down", n_down)):
+            V.positive_int(arg, v)
+        V.non_negative_int("n_blocks", n_blocks)
         self.in_channels, self.out_channels, self.n_down = in_channels, out_channels, n_down
         layers: List[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7),
                                    nn.InstanceNorm2d(ngf), nn.ReLU(True)]
@@ -107,6 +114,8 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int = 3, ndf: int = 32, n_layers: int = 2):
         super().__init__()
+        for arg, v in (("in_channels", in_channels), ("ndf", ndf), ("n_layers", n_layers)):
+            V.positive_int(arg, v)
         self.in_channels = in_channels
         layers: List[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         c = ndf

@@ -31,6 +31,7 @@ from ..layers.progressive import (EqualizedConv2d, EqualizedLinear, MinibatchStd
 from ..train.core import Game, GameTrainer
 from ..train.schedules import growth_stage
 from .. import losses
+from .. import validate as V
 
 Tensor = torch.Tensor
 
@@ -47,8 +48,7 @@ def _lrelu() -> nn.Module:
 def _check_stage(stage: int, alpha: float, n_stages: int) -> None:
     if isinstance(stage, bool) or not isinstance(stage, int) or not 0 <= stage < n_stages:
         raise ValueError(f"stage: expected an integer in [0, {n_stages - 1}], got {stage!r}")
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+    V.probability("alpha", alpha)
 
 
 class _ValidConv4(EqualizedConv2d):
@@ -65,6 +65,9 @@ class ProGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 128, channels: int = 1, widths: Sequence[int] = (128, 128, 64, 32),
                  pixelnorm: bool = True):
         super().__init__()
+        V.positive_int("latent_dim", latent_dim)
+        V.positive_int("channels", channels)
+        widths = V.shape_tuple("widths", widths)
         self.latent_dim, self.channels, self.widths = latent_dim, channels, tuple(widths)
         self.n_stages = len(self.widths)
         norm = PixelNorm if pixelnorm else nn.Identity
@@ -79,8 +82,10 @@ class ProGANGenerator(nn.Module):
 
     def features(self, z: Tensor, stage: int) -> Tuple[Tensor, Tensor]:
         """(features at ``stage``, features at ``stage - 1``) without toRGB."""
+        z = V.float_tensor("z", z, f"a float tensor [N, {self.latent_dim}]")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z: expected a tensor [N, {self.latent_dim}], got {list(z.shape)}")
+        V.finite_values("z", z)
         h = self.base(self.dense(self.normalize_z(z)).view(-1, self.widths[0], 4, 4))
         prev = h
         for s in range(1, stage + 1):
@@ -103,6 +108,8 @@ class ProGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 1, widths: Sequence[int] = (128, 128, 64, 32), mbstd: bool = True,
                  group_size: int = 4):
         super().__init__()
+        V.positive_int("channels", channels)
+        widths = V.shape_tuple("widths", widths)
         self.channels, self.widths = channels, tuple(widths)
         self.n_stages = len(self.widths)
         w0 = self.widths[0]
@@ -119,9 +126,11 @@ class ProGANDiscriminator(nn.Module):
         stage = self.n_stages - 1 if stage is None else stage
         _check_stage(stage, alpha, self.n_stages)
         side = resolution(stage)
+        x = V.float_tensor("x", x, f"a float image tensor [N, {self.channels}, {side}, {side}]")
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.channels, side, side):
             raise ValueError(f"x: expected images [N, {self.channels}, {side}, {side}] at stage {stage}, "
                              f"got {list(x.shape)}")
+        V.in_range("x", x, -1.0, 1.0, tolerance=9.0, what="pixel values")
         h = self.from_rgb[stage](x)
         if stage > 0:
             h = downsample(self.blocks[stage](h))

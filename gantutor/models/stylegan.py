@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers.style import AdaIN, ModulatedConv2d, NoiseInjection, _EqualConv2d, _EqualLinear
+from .. import validate as V
 
 Tensor = torch.Tensor
 RESOLUTIONS = (4, 8, 16, 32)
@@ -54,8 +55,10 @@ class MappingNetwork(nn.Module):
         self.z_dim, self.w_dim, self.avg_beta = z_dim, w_dim, avg_beta
 
     def forward(self, z: Tensor, update_avg: Optional[bool] = None) -> Tensor:
+        z = V.float_tensor("z", z, f"a float tensor [N, {self.z_dim}]")
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z: expected a float tensor [N, {self.z_dim}], got {list(z.shape)}")
+        V.finite_values("z", z)
         x = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
         for layer in self.layers:
             x = lrelu(layer(x))
@@ -67,9 +70,15 @@ class MappingNetwork(nn.Module):
 
 def truncate(ws: Tensor, w_avg: Tensor, psi: Union[float, Sequence[float], Tensor]) -> Tensor:
     """w' = w_avg + psi (w - w_avg) per level: ws [N, L, D]; psi a number or L numbers (per-level psi)."""
+    ws = V.float_tensor("ws", ws, "a float tensor [N, L, D]")
+    w_avg = V.float_tensor("w_avg", w_avg, "a float tensor [D]")
     if ws.ndim != 3 or w_avg.shape != ws.shape[2:]:
         raise ValueError(f"ws: expected [N, L, D] with D = {list(w_avg.shape)}, got {list(ws.shape)}")
+    if isinstance(psi, (str, bytes)) or psi is None:
+        V.fail("psi", "a number or one number per level", psi, error=TypeError)
     psi = torch.as_tensor(psi, dtype=ws.dtype, device=ws.device)
+    if not bool(torch.isfinite(psi).all()):
+        V.fail("psi", "finite numbers (1 = no truncation, 0 = the average w)", f"{psi.tolist()}")
     if psi.ndim == 1:
         if psi.shape[0] != ws.shape[1]:
             raise ValueError(f"psi: expected one value per level ({ws.shape[1]}), got {psi.shape[0]}")
@@ -79,8 +88,11 @@ def truncate(ws: Tensor, w_avg: Tensor, psi: Union[float, Sequence[float], Tenso
 
 def mix_styles(w1: Tensor, w2: Tensor, crossover: int, num_ws: int = NUM_WS) -> Tensor:
     """Levels [0, crossover) from w1 and [crossover, num_ws) from w2: [N, num_ws, D] from two [N, D]."""
-    if not 0 <= crossover <= num_ws:
-        raise ValueError(f"crossover: expected an integer in [0, {num_ws}], got {crossover}")
+    V.integer("crossover", crossover, 0, num_ws)
+    w1 = V.float_tensor("w1", w1, "a float tensor [N, D]")
+    w2 = V.float_tensor("w2", w2, "a float tensor [N, D]")
+    if w1.ndim != 2 or w2.shape != w1.shape:
+        V.fail("w2" if w1.ndim == 2 else "w1", f"a float tensor [N, D] like w1 {tuple(w1.shape)}", w2 if w1.ndim == 2 else w1)
     ws = w1[:, None].repeat(1, num_ws, 1)
     ws[:, crossover:] = w2[:, None]
     return ws
