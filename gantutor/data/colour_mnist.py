@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from .. import validate as V
+
 Tensor = torch.Tensor
 
 
@@ -41,10 +43,13 @@ def rgb_hue(rgb: Tensor) -> Tensor:
 def colourise(grey: Tensor, hue: Tensor) -> Tensor:
     """Grey digits [N, 1, H, W] in [-1, 1] (white ink on black) and hues [N] to [N, 3, H, W] in [-1, 1]:
     ink (grey + 1) / 2 times the colour of the hue."""
+    grey = V.float_tensor("grey", grey, "a float tensor [N, 1, H, W] in [-1, 1]")
+    hue = V.finite_values("hue", V.float_tensor("hue", hue, "a float tensor [N] of hues"))
     if grey.ndim != 4 or grey.shape[1] != 1:
         raise ValueError(f"grey: expected a float tensor [N, 1, H, W], got {list(grey.shape)}")
     if hue.shape != (grey.shape[0],):
         raise ValueError(f"hue: expected shape [{grey.shape[0]}] (one hue per image), got {list(hue.shape)}")
+    V.in_range("grey", grey, -1.0, 1.0)
     ink = (grey + 1) / 2
     return ink * hue_to_rgb(hue)[:, :, None, None] * 2 - 1
 
