@@ -213,6 +213,8 @@ def test_colour_mnist_round_trip_and_hue_scores():
     g = torch.Generator().manual_seed(0)
     a, b = torch.rand(2000, generator=g), torch.rand(2000, generator=g)
     assert circular_correlation(a, a) == pytest.approx(1.0) and abs(circular_correlation(a, b)) < 0.1
+    assert circular_correlation(a, (a + 0.5) % 1) == pytest.approx(-1.0)
+    assert circular_correlation(a, (a + 0.02 * torch.randn(2000, generator=g)) % 1) > 0.95
     with pytest.raises(ValueError, match="hue"):
         colourise(grey, h[:2])
 

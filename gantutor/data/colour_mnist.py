@@ -70,11 +70,14 @@ def hue_error_degrees(true: Tensor, recovered: Tensor) -> Tensor:
 
 
 def circular_correlation(a: Tensor, b: Tensor) -> float:
-    """Circular correlation of two sets of hues (Jammalamadaka and SenGupta, 2001, section 8.2):
-    sum sin(a - a_bar) sin(b - b_bar) / sqrt(sum sin^2(a - a_bar) sum sin^2(b - b_bar)), angles 2 pi h,
-    a_bar and b_bar the circular means. 1 for identical hues, near 0 for independent ones."""
+    """Correlation of two sets of hues as unit vectors: the mean of the Pearson correlations of their
+    cosines and of their sines (angles 2 pi h). 1 for identical hues, near 0 for independent ones, -1 for
+    opposite hues. (The circular correlation of Jammalamadaka and SenGupta centres each set on its
+    circular mean, which is undefined for hues spread evenly round the wheel, as here.)"""
     ta, tb = 2 * math.pi * a.double(), 2 * math.pi * b.double()
-    ma = torch.atan2(ta.sin().mean(), ta.cos().mean())
-    mb = torch.atan2(tb.sin().mean(), tb.cos().mean())
-    sa, sb = (ta - ma).sin(), (tb - mb).sin()
-    return float((sa * sb).sum() / (sa.pow(2).sum() * sb.pow(2).sum()).sqrt())
+
+    def pearson(u: Tensor, v: Tensor) -> Tensor:
+        u, v = u - u.mean(), v - v.mean()
+        return (u * v).sum() / (u.pow(2).sum() * v.pow(2).sum()).sqrt().clamp_min(1e-12)
+
+    return float((pearson(ta.cos(), tb.cos()) + pearson(ta.sin(), tb.sin())) / 2)
