@@ -110,6 +110,17 @@ def test_generator_loss_check_names_wrong_answers(kwargs, message, capsys):
     assert message in capsys.readouterr().out
 
 
+def test_generator_loss_check_catches_a_detached_cycle(capsys):
+    def detached(G, F, D_X, D_Y, x, y, lam):  # the right value, but the cycle does not train G
+        fake_y, fake_x = G(x), F(y)
+        adversarial = _mse1(D_Y(fake_y)) + _mse1(D_X(fake_x))
+        cycle = (F(fake_y.detach()) - x).abs().mean() + (G(fake_x.detach()) - y).abs().mean()
+        return adversarial + lam * cycle + lam / 2 * ((G(y) - y).abs().mean() + (F(x) - x).abs().mean())
+
+    assert not checks.check_generator_total_loss(detached)
+    assert "gradients into G and F are not" in capsys.readouterr().out
+
+
 def test_generator_loss_check_lambda_on_everything_and_unnamed_wrong_answers(capsys):
     def lam_everywhere(G, F, D_X, D_Y, x, y, lam):
         return lam * _loss(G, F, D_X, D_Y, x, y, 1.0)
@@ -132,13 +143,16 @@ def test_generator_loss_check_lambda_on_everything_and_unnamed_wrong_answers(cap
 # ---- the history-buffer check ---------------------------------------------------------------------
 
 class Buffer:
-    def __init__(self, size, update=True, only_new=False, detach=True, per_batch=False, grow=False):
-        self.size, self.images = size, []
+    def __init__(self, size, update=True, only_new=False, detach=True, per_batch=False, grow=False, overfill=False):
+        self.size, self.images, self.overfill = size, [], overfill
         self.update, self.only_new, self.detach, self.per_batch, self.grow = update, only_new, detach, per_batch, grow
 
     def query(self, images):
         images = images.detach() if self.detach else images
         coin = random.random() < 0.5
+        if self.overfill and len(self.images) < self.size:  # stores the whole batch while there is room
+            self.images.extend(images)
+            return images
         out = []
         for image in images:
             if len(self.images) < self.size:
@@ -170,6 +184,7 @@ def test_buffer_check_passes_right_answers(capsys):
     (dict(detach=False), "detach the images"),
     (dict(per_batch=True), "not once for the whole batch"),
     (dict(grow=True), "the buffer grew"),
+    (dict(overfill=True), "one by one"),
 ])
 def test_buffer_check_names_wrong_answers(kwargs, message, capsys):
     assert not checks.check_history_buffer(lambda size: Buffer(size, **kwargs))

@@ -5,7 +5,8 @@ line and returns True or False.
 Wrong answers named by the generator-loss check: identity terms swapped between G and F, the cycle in
 the wrong direction (G(F(x)) for x), lambda on the adversarial terms, D_X judging G's output (the
 source's D_X(G(y))), the identity weight lambda instead of lambda / 2, the identity terms left out,
-LSGAN's 1/2 on the generator terms, BCE instead of least squares, a sum instead of a mean. By the
+LSGAN's 1/2 on the generator terms, BCE instead of least squares, a sum instead of a mean, a term
+detached from the generators' graph (right value, wrong gradients). By the
 history-buffer check: a buffer that returns only the new images, only stored ones, never updates,
 grows past its size, decides for a whole batch at once, or returns fakes still attached to the generator's graph.
 """
@@ -81,6 +82,7 @@ def check_generator_total_loss(fn: Callable) -> bool:
                 t = {k: float(v) for k, v in _terms(G, F, D_X, D_Y, x, y).items()}
             want = t["adv"] + lam * t["cyc"] + 0.5 * lam * t["idt"]
             if _close(got, want):
+                _check_gradients(out, G, F, lam)
                 continue
             wrong = [
                 (t["adv"] + lam * t["cyc"] + 0.5 * lam * t["idt_swapped"],
@@ -116,6 +118,19 @@ def check_generator_total_loss(fn: Callable) -> bool:
     return _verdict("check_generator_total_loss", body)
 
 
+def _check_gradients(out: torch.Tensor, G: nn.Module, F: nn.Module, lam: float) -> None:
+    """The student's loss must send the same gradients into G and F as the reference (no term detached)."""
+    G.zero_grad(), F.zero_grad()
+    out.backward()
+    got = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in [*G.parameters(), *F.parameters()]]
+    G2, F2, D_X2, D_Y2, x2, y2 = _nets()
+    reference_total_loss(G2, F2, D_X2, D_Y2, x2, y2, lam).backward()
+    want = [p.grad for p in [*G2.parameters(), *F2.parameters()]]
+    if not all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(got, want)):
+        raise _Fail("the value is right but the gradients into G and F are not: no term may be detached or "
+                    "computed under torch.no_grad() (the cycle terms train G through F(G(x)) too)")
+
+
 def _img(i: int, requires_grad: bool = False) -> torch.Tensor:
     """An image whose every pixel is its id i (so a returned image tells where it came from)."""
     return torch.full((1, 2, 2), float(i), requires_grad=requires_grad)
@@ -131,17 +146,20 @@ def check_history_buffer(cls: Callable) -> bool:
             torch.manual_seed(0)
             random.seed(0)
             buffer = _call(cls, 5)
-            first = torch.stack([_img(i) for i in range(3)])
+            first = torch.stack([_img(i) for i in range(4)])
             out = _call(buffer.query, first)
             if not isinstance(out, torch.Tensor) or out.shape != first.shape:
                 raise _Fail(f"query must return a tensor of the batch's shape {list(first.shape)}, got "
                             f"{list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
             if not isinstance(getattr(buffer, "images", None), list):
                 raise _Fail("keep the stored images in a list attribute self.images")
-            if not torch.equal(out, first) or len(buffer.images) != 3:
+            if not torch.equal(out, first) or len(buffer.images) != 4:
                 raise _Fail("while the buffer is not full, store each new image and return it unchanged")
-            grad = torch.stack([_img(3 + i, True) for i in range(2)])
+            grad = torch.stack([_img(4 + i, True) for i in range(2)])
             out = _call(buffer.query, grad * 1.0)
+            if len(buffer.images) > 5:
+                raise _Fail(f"the buffer grew to {len(buffer.images)} images; it holds at most size = 5 (store "
+                            f"new images only while there is room, one by one)")
             if out.requires_grad or any(im.requires_grad for im in buffer.images):
                 raise _Fail("detach the images (the discriminator's step must not back-propagate into the "
                             "generator through the buffer)")
@@ -164,11 +182,11 @@ def check_history_buffer(cls: Callable) -> bool:
                 returned += fresh
             share_new = sum(returned) / len(returned)
             stored = {int(im.flatten()[0]) for im in buffer.images}
-            if share_new == 1.0 and stored <= set(range(5)):
+            if share_new == 1.0 and stored <= set(range(6)):
                 raise _Fail("the buffer returns only the new images and never updates: it has no effect")
             if share_new == 1.0:
                 raise _Fail("the buffer returns only the new images: half the time it should return a stored one")
-            if stored <= set(range(5)):
+            if stored <= set(range(6)):
                 raise _Fail("the buffer never updates once full: put the new image in the place of the one "
                             "returned, so the history keeps moving")
             if share_new == 0.0:
