@@ -7,9 +7,9 @@ reaches. Two things differ from the live run and are recorded in each checkpoint
 number of generator steps, and a linear learning-rate decay over the second half of the run (to
 ``LR_FINAL`` of the start), the usual way to settle a long GAN run.
 
-    python -m gantutor.pretrain mlp-mnist --threads 1      # chapter 1's MLP GAN, 20,000 steps (about 6 min CPU)
-    python -m gantutor.pretrain cgan-mnist --threads 1     # chapter 2's cGAN, 12,000 steps (about 5 min CPU)
-    python -m gantutor.pretrain dcgan-mnist --threads 1    # chapter 6's DCGAN, 6,000 steps (about 6 min CPU)
+    python -m gantutor.pretrain mlp-mnist --threads 1      # chapter 1's MLP GAN, 8,000 steps (2x the chapter's)
+    python -m gantutor.pretrain cgan-mnist --threads 1     # chapter 2's cGAN, 6,000 steps (3x)
+    python -m gantutor.pretrain dcgan-mnist --threads 1    # chapter 6's DCGAN, 3,000 steps (2x)
 
 Each shipped file's ``info`` records the CPU time it really took (``train_cpu_seconds``: training steps
 only; ``cpu_seconds``: the whole recipe with its evaluations).
@@ -78,12 +78,12 @@ def dcgan_networks() -> Tuple[nn.Module, nn.Module]:
 
 RUNS: Dict[str, ChapterRun] = {
     "mlp-mnist": ChapterRun("ch01_gan_game", mlp_networks, dict(batch_size=64, lr_g=1e-3, lr_d=1e-3),
-                            steps=20_000, eval_every=2_000),
+                            steps=8_000, eval_every=2_000),
     "cgan-mnist": ChapterRun("ch02_cgan", cgan_networks, dict(batch_size=64, lr_g=1e-3, lr_d=1e-3),
-                             steps=12_000, eval_every=2_000, conditional=True),
+                             steps=6_000, eval_every=1_500, conditional=True),
     "dcgan-mnist": ChapterRun("ch06_dcgan", dcgan_networks,
                               dict(batch_size=64, lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.999), log_every=5),
-                              steps=6_000, eval_every=1_500),
+                              steps=3_000, eval_every=750),
 }
 
 
