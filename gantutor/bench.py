@@ -354,7 +354,7 @@ def run(quick: bool = False, out: str = "bench", threads: Optional[int] = None,
         result = {"throughput": bench_throughput(steps=300, rounds=3, data_root=data_root),
                   "time_to_quality": bench_time_to_quality(CGAN_SETTINGS, data_root),
                   "toys": bench_toys()}
-    result["thread_report"] = thread_report(steps=3 if quick else 20)
+    result["thread_report"] = thread_report(steps=1, kinds=("mlp",), warmup=1) if quick else thread_report(steps=20)
     result.update(quick=quick, threads=torch.get_num_threads(), total_seconds=time.perf_counter() - start,
                   machine_info=machine_info(),
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",

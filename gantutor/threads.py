@@ -79,7 +79,7 @@ def _trainer(kind: str):
     return Trainer(G, D, sampler, TrainConfig(batch_size=64, latent_dim=64, progress=False, device="cpu"))
 
 
-def step_times(threads: int, steps: int = 10, kinds=("mlp", "dcgan", "conv32")) -> Dict[str, float]:
+def step_times(threads: int, steps: int = 10, kinds=("mlp", "dcgan", "conv32"), warmup: int = 3) -> Dict[str, float]:
     """Milliseconds of wall time per training step (batch 64) of each kind of GAN at ``threads`` threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -87,7 +87,7 @@ def step_times(threads: int, steps: int = 10, kinds=("mlp", "dcgan", "conv32")) 
         out = {}
         for kind in kinds:
             trainer = _trainer(kind)
-            trainer.run(3)  # warm-up: allocations, first-call overhead
+            trainer.run(warmup)  # warm-up: allocations, first-call overhead
             start = time.perf_counter()
             trainer.run(steps)
             out[kind] = 1000 * (time.perf_counter() - start) / steps
@@ -96,14 +96,15 @@ def step_times(threads: int, steps: int = 10, kinds=("mlp", "dcgan", "conv32")) 
         torch.set_num_threads(before)
 
 
-def thread_report(steps: int = 10) -> Dict[str, Dict[str, float]]:
+def thread_report(steps: int = 10, kinds=("mlp", "dcgan", "conv32"), warmup: int = 3) -> Dict[str, Dict[str, float]]:
     """:func:`step_times` at 1 and 2 threads, first as the machine is, then with one core kept busy by
     a second process (a spinning Python loop): the measurement behind :data:`DEFAULT`."""
-    report = {f"{n} thread{'s' * (n > 1)}": step_times(n, steps) for n in (1, 2)}
+    report = {f"{n} thread{'s' * (n > 1)}": step_times(n, steps, kinds, warmup) for n in (1, 2)}
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)
-        report.update({f"{n} thread{'s' * (n > 1)}, one core busy": step_times(n, steps) for n in (1, 2)})
+        report.update({f"{n} thread{'s' * (n > 1)}, one core busy": step_times(n, steps, kinds, warmup)
+                       for n in (1, 2)})
     finally:
         busy.kill()
         busy.wait()

@@ -205,7 +205,7 @@ def test_w1_grid_and_optimal_critic_on_gaussians():
 def test_w1_rejects_bad_input():
     with pytest.raises(ValueError, match="equally many"):
         theory.w1_sorted([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError, match="x must"):
+    with pytest.raises(ValueError, match="x: expected"):
         theory.w1_samples([[1.0]], [1.0])
     with pytest.raises(ValueError, match="y must hold finite"):
         theory.w1_samples([1.0], [np.nan])
