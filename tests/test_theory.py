@@ -207,7 +207,7 @@ def test_w1_rejects_bad_input():
         theory.w1_sorted([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="x: expected"):
         theory.w1_samples([[1.0]], [1.0])
-    with pytest.raises(ValueError, match="y must hold finite"):
+    with pytest.raises(ValueError, match="y: expected .* finite"):
         theory.w1_samples([1.0], [np.nan])
     with pytest.raises(ValueError, match="theta"):
         theory.parallel_lines(math.inf)
