@@ -94,6 +94,7 @@ class GrowthDashboard(Dashboard):
             ax_res.step(steps, h["resolution"], where="post", color=plots.COLORS["fake"], ls=":", label="resolution")
             ax_res.set(ylabel="resolution (pixels)", yscale="log", yticks=[4, 8, 16, 32], yticklabels=["4", "8", "16", "32"],
                        ylim=(3, 40))
+            ax_res.minorticks_off()
             for s in np.flatnonzero(np.diff(np.asarray(h["stage"]))):
                 ax_loss.axvline(steps[s + 1], color="grey", lw=0.6, ls=":")
             ax_loss.legend(fontsize=8)
