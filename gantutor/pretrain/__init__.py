@@ -29,7 +29,7 @@ FORMAT = "gantutor-pretrained-1"
 # Recipe name -> module under gantutor.pretrain that defines RECIPE (imported only when asked for).
 RECIPES: Dict[str, str] = {
     "mlp-mnist": "mnist", "cgan-mnist": "mnist", "dcgan-mnist": "mnist",
-    "progan-mnist": "progan", "progan-emoji": "progan",
+    "progan-emoji": "progan",
     "stylegan2-emoji": "stylegan", "stylegan2-emoji-short": "stylegan", "stylegan1-emoji": "stylegan",
     "stylegan2-emoji-nopl": "stylegan",
     "cyclegan-emoji": "cyclegan",
