@@ -110,6 +110,8 @@ CASES = [
      .view(len(z), *G.out_shape), "one-hot"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, G.embed(y)], 1)), "reshape"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).detach(), "no gradient"),
+    (checks_cgan.check_cgan_generator,
+     lambda G, z, y: G.body(torch.cat([z, G.embed(y).detach()], 1)).view(len(z), *G.out_shape), "G.embed"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(z), "raised RuntimeError"),
     (checks_cgan.check_cgan_generator, _todo, "not implemented yet"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).tolist(), "as a torch.Tensor"),

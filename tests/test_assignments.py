@@ -213,6 +213,16 @@ def _step_ascend(D, G, opt, x, z):
     return loss
 
 
+def _step_g_zero_grad(D, G, opt, x, z):
+    """Fakes with gradients into G, whose traces are then wiped by G.zero_grad() (a referee's wrong answer)."""
+    loss = losses.d_bce(D(x), D(G(z)))
+    opt.zero_grad()
+    loss.backward()
+    G.zero_grad()
+    opt.step()
+    return loss
+
+
 def _step_g_changed(D, G, opt, x, z):
     loss = _step(D, G, opt, x, z)
     with torch.no_grad():
@@ -310,6 +320,7 @@ CASES = [
     (checks.check_training_step, lambda *a: _step_pooled(*a, times=1.0), "one BCE over the real and fake batches"),
     (checks.check_training_step, lambda *a: _step(*a, detach=False), "gradients flowed into G"),
     (checks.check_training_step, _step_g_changed, "G's weights changed"),
+    (checks.check_training_step, _step_g_zero_grad, "G.zero_grad() cleared"),
     (checks.check_training_step, lambda D, G, opt, x, z: None, "did not change"),
     (checks.check_training_step, lambda D, G, opt, x, z: (_step(D, G, opt, x, z), None)[1], "return the loss"),
     (checks.check_training_step, _step_returns([1.0, 2.0]), "return the loss as a number"),

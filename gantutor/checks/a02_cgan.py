@@ -54,6 +54,12 @@ def check_cgan_generator(fn: Callable) -> bool:
         if torch.allclose(out.detach(), want, atol=1e-5):
             if not out.requires_grad:
                 raise _Fail("right values, but no gradient reaches G: do not use torch.no_grad() or .detach()")
+            G.zero_grad(set_to_none=True)
+            out.sum().backward()
+            grad = G.embed.weight.grad
+            if grad is None or not bool(grad.abs().sum() > 0):
+                raise _Fail("right values, but no gradient reaches the label embedding G.embed: do not detach "
+                            "the embedding (or look it up under torch.no_grad()); it is learned with G")
             return
         with torch.no_grad():
             other = _as_tensor(_call(fn, G, z, (y + 4) % 10), "the images").detach()

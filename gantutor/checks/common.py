@@ -122,8 +122,10 @@ def compare_d_step(fn: Callable, setup: Callable, replay: Callable, wrong_answer
             if _params_close(d_after, replay(**kwargs)[0]):
                 raise _Fail(message)
         raise _Fail(mismatch)
-    if any(p.grad is not None and not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
-        raise _Fail("gradients flowed into G: make the fakes under torch.no_grad() (or .detach() them)")
+    # G's gradients must be exactly as they were (not changed, and not wiped by G.zero_grad())
+    if any(p.grad is None or not torch.equal(p.grad, g) for p, (_, g) in zip(G.parameters(), g_before)):
+        raise _Fail("gradients flowed into G (or G.zero_grad() cleared G's gradients): make the fakes under "
+                    "torch.no_grad() (or .detach() them) and leave G alone")
     if returned is None:
         raise _Fail("D was updated correctly, but return the loss too")
     try:
