@@ -172,3 +172,14 @@ def test_mixed_precision_trainer_keeps_the_divergence_guard():
     t = MixedPrecisionTrainer(G, D, _tiny_images(), TrainConfig(batch_size=8, progress=False, device="cpu"))
     with pytest.raises(RuntimeError, match="diverged"):
         t._descend("generator", torch.tensor(math.nan, requires_grad=True), t.opt_g)
+
+
+def test_mixed_precision_trainer_clips_like_the_trainer():
+    """A referee found the mixed-precision step skipped WGAN's weight clipping."""
+    torch.manual_seed(0)
+    G, D = DCGANGenerator(16, 28, 1, 8), DCGANDiscriminator(28, 1, 8)
+    t = MixedPrecisionTrainer(G, D, _tiny_images(), TrainConfig(batch_size=8, progress=False, device="cpu",
+                                                                  d_loss="wasserstein", g_loss="wasserstein",
+                                                                  clip=0.01, latent_dim=16))
+    t.run(2)
+    assert max(float(p.abs().max()) for p in D.parameters()) <= 0.01 + 1e-7

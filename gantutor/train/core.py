@@ -252,6 +252,10 @@ class GameTrainer:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        self._clip(which)
+
+    def _clip(self, which: str) -> None:
+        """WGAN's weight clipping: after a discriminator step, D's weights into [-clip, clip]."""
         if which.startswith("discriminator") and self.config.clip:
             with torch.no_grad():
                 for p in self.game.parameters("discriminator"):

@@ -33,3 +33,4 @@ class MixedPrecisionTrainer(Trainer):
             scaler.scale(loss.float()).backward()
         scaler.step(opt)
         scaler.update()
+        self._clip(which)  # WGAN's weight clipping, as in every other trainer
