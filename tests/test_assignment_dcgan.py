@@ -185,3 +185,13 @@ def test_d_step_check_names_missing_zero_grad_and_blank_answers(capsys):
     assert not checks_dcgan.check_d_train_step(blank)
     out = capsys.readouterr().out
     assert "opt_d.zero_grad()" in out and "not implemented yet" in out and out.count("\n") == 2
+
+
+def test_generator_stack_with_relu_before_batch_norm_fails(capsys):
+    """A referee's wrong answer: ConvT -> ReLU -> BN (the order swapped) passed the counts."""
+    def swapped(latent_dim, ngf):
+        return nn.Sequential(nn.ConvTranspose2d(latent_dim, 2 * ngf, 7, 1, 0, bias=False), nn.ReLU(),
+                             nn.BatchNorm2d(2 * ngf), nn.ConvTranspose2d(2 * ngf, ngf, 4, 2, 1, bias=False),
+                             nn.ReLU(), nn.BatchNorm2d(ngf), nn.ConvTranspose2d(ngf, 1, 4, 2, 1, bias=False), nn.Tanh())
+    assert not checks_dcgan.check_generator_stack(swapped)
+    assert "BatchNorm2d, then ReLU" in capsys.readouterr().out

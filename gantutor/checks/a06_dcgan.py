@@ -118,6 +118,12 @@ def check_generator_stack(fn: Callable) -> bool:
                 raise _Fail("the generator uses ReLU in its hidden layers (LeakyReLU is the discriminator's)")
             if kinds.count(nn.ReLU) != 2:
                 raise _Fail("put a ReLU after each of the first two batch norms")
+            convs = [i for i, k in enumerate(kinds) if k is nn.ConvTranspose2d]
+            for i in convs[:2]:
+                if kinds[i + 1:i + 3] != [nn.BatchNorm2d, nn.ReLU]:
+                    got = ", ".join(k.__name__ for k in kinds[i + 1:i + 3])
+                    raise _Fail(f"after each of the first two transposed convolutions comes BatchNorm2d, then ReLU "
+                                f"(in that order); yours has {got}")
             if isinstance(layers[-1], nn.Sigmoid):
                 raise _Fail("the output goes through a sigmoid, in [0, 1]; the data are scaled to [-1, 1]: use tanh")
             if not isinstance(layers[-1], nn.Tanh) or float(out.abs().max()) > 1.0:
