@@ -125,3 +125,16 @@ def test_modconv_check_names_wrong_answers(kwargs, message, capsys):
 def test_truncation_check_names_wrong_answers(fn, message, capsys):
     assert not checks.check_truncation(fn)
     assert message in capsys.readouterr().out
+
+
+def test_modconv_check_rejects_a_hard_coded_padding(capsys):
+    """A referee's wrong answer: padding=1 hard-coded passed while every case used K = 3."""
+    import torch.nn.functional as F
+
+    def fixed_padding(x, weight, s, eps):
+        w = weight[None] * s[:, None, :, None, None]
+        w = w / torch.sqrt((w ** 2).sum(dim=(2, 3, 4), keepdim=True) + eps)
+        return torch.cat([F.conv2d(x[n:n + 1], w[n], padding=1) for n in range(x.shape[0])])
+
+    assert not checks.check_modulated_conv(fixed_padding)
+    assert "K // 2" in capsys.readouterr().out

@@ -91,7 +91,9 @@ def _modconv_cases():
         wide = (torch.randn(2, 3, 6, 6), torch.randn(5, 3, 3, 3), torch.rand(2, 3) * 2 + 0.2)
         # tiny styles: sum_{i,k} w'^2 is about 1e-12, far below eps = 1e-8
         tiny = (torch.randn(2, 3, 4, 4), torch.randn(2, 3, 3, 3), torch.full((2, 3), 1e-7))
-    return square, wide, tiny
+        # a 1x1 kernel (toRGB): 'same' padding is K // 2 = 0, not a hard-coded 1
+        one = (torch.randn(2, 4, 5, 5), torch.randn(3, 4, 1, 1), torch.rand(2, 4) * 2 + 0.2)
+    return square, wide, tiny, one
 
 
 def check_modulated_conv(fn: Callable) -> bool:
@@ -99,11 +101,15 @@ def check_modulated_conv(fn: Callable) -> bool:
     per sample, then a 'same'-padded convolution of each sample with its own weights; x [N, C_in, H, W],
     weight [C_out, C_in, K, K] (j, i, k), s [N, C_in]; returns [N, C_out, H, W]."""
     def body():
-        square, wide, tiny = _modconv_cases()
-        for case in (square, wide):
+        square, wide, tiny, one = _modconv_cases()
+        for case in (square, wide, one):
             x, weight, s = case
             shape = (x.shape[0], weight.shape[0], x.shape[2], x.shape[3])
-            got = _tensor(_call(fn, x.clone(), weight.clone(), s.clone(), 1e-8), shape, "[N, C_out, H, W]")
+            out = _call(fn, x.clone(), weight.clone(), s.clone(), 1e-8)
+            if case is one and isinstance(out, torch.Tensor) and tuple(out.shape) != shape:
+                raise _Fail(f"with a 1x1 kernel (toRGB) your output has shape {list(out.shape)}, expected "
+                            f"{list(shape)}: 'same' padding is K // 2 (0 for K = 1), not a fixed 1")
+            got = _tensor(out, shape, "[N, C_out, H, W]")
             if _same(got, _modconv(x, weight, s)):
                 continue
             named = [(dict(demod_dims=(1, 3, 4)), "you demodulated per INPUT channel (sum over j and k); "
