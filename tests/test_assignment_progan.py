@@ -183,3 +183,51 @@ def test_blank_answers_say_not_implemented(capsys):
     assert not checks.check_fade_in_output(blank)
     out = capsys.readouterr().out
     assert out.count("not implemented yet") == 3 and out.count("\n") == 3
+
+
+def test_equalized_conv_check_rejects_what_one_forward_cannot_see(capsys):
+    """A referee's wrong answers that passed: a plain tensor weight, padding fixed at 1, scaling the stored
+    weight in place, and a detached weight; the right answer still passes."""
+    import math
+
+    import torch.nn.functional as F
+    from torch import nn
+
+    from gantutor.checks import a07_progan as ch
+
+    class Base(nn.Module):
+        def __init__(self, i, o, k):
+            super().__init__()
+            self.weight, self.bias = nn.Parameter(torch.randn(o, i, k, k)), nn.Parameter(torch.zeros(o))
+            self.c, self.k = math.sqrt(2 / (i * k * k)), k
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.c, self.bias, padding=self.k // 2)
+
+    class Plain(Base):
+        def __init__(self, i, o, k):
+            super().__init__(i, o, k)
+            w = self.weight.detach().clone()
+            del self.weight
+            self.weight = w
+
+    class Pad1(Base):
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.c, self.bias, padding=1)
+
+    class InPlace(Base):
+        def forward(self, x):
+            with torch.no_grad():
+                self.weight.mul_(self.c)
+            return F.conv2d(x, self.weight, self.bias, padding=self.k // 2)
+
+    class Detached(Base):
+        def forward(self, x):
+            return F.conv2d(x, self.weight.detach() * self.c, self.bias, padding=self.k // 2)
+
+    assert ch.check_equalized_conv(Base)
+    for cls, message in ((Plain, "nn.Parameter"), (Pad1, "1x1 kernel"), (InPlace, "in place"),
+                         (Detached, "no gradient")):
+        capsys.readouterr()
+        assert not ch.check_equalized_conv(cls), cls.__name__
+        assert message in capsys.readouterr().out, cls.__name__

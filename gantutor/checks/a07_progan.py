@@ -116,6 +116,7 @@ def check_equalized_conv(cls: Callable) -> bool:
             return F.conv2d(x.double(), w.double() * scale, b.double(), padding=1)
 
         if _same(out, conv_with(c), 1e-4):
+            _check_equalized_conv_is_a_layer(cls, conv, x, w, b, c, out)
             return
         for scale, message in [
             (c_out, "you used fan_out = out_channels * k * k; He's constant uses fan_in = in_channels * k * k "
@@ -129,6 +130,44 @@ def check_equalized_conv(cls: Callable) -> bool:
                 raise _Fail(message)
         raise _Fail("your forward differs from F.conv2d(x, weight * sqrt(2 / (in * k * k)), bias, padding=k // 2)")
     return _verdict("check_equalized_conv", body)
+
+def _check_equalized_conv_is_a_layer(cls: Callable, conv: nn.Module, x, w, b, c: float, first) -> None:
+    """What one forward on a 3x3 kernel cannot see: trainable registered parameters, a forward that does
+    not change the stored weight, gradients that reach it (scaled by c), and padding k // 2 for any k."""
+    named = dict(conv.named_parameters())
+    if not isinstance(conv.weight, nn.Parameter) or not isinstance(conv.bias, nn.Parameter) or \
+            not any(p is conv.weight for p in named.values()):
+        raise _Fail("weight and bias must be nn.Parameter attributes, so that the optimiser trains them "
+                    "(a plain tensor is never registered)")
+    raw = _call(conv, x)
+    again = _as_tensor(raw, "forward")
+    if not torch.equal(again, first) or not torch.allclose(conv.weight.detach(), w):
+        raise _Fail("a second forward gives another output: do not scale the stored weight in place; compute "
+                    "weight * c anew in every forward")
+    conv.zero_grad(set_to_none=True)
+    if not raw.requires_grad:
+        raise _Fail("no gradient reaches the stored weight: multiply the parameter itself by c in forward, "
+                    "without .detach() or torch.no_grad()")
+    raw.sum().backward()
+    ref = w.clone().requires_grad_(True)
+    F.conv2d(x, ref * c, b, padding=1).sum().backward()
+    grad = conv.weight.grad
+    if grad is None or not torch.allclose(grad, ref.grad, rtol=1e-4, atol=1e-5):
+        raise _Fail("no gradient reaches the stored weight (or a wrong one): multiply the parameter itself by c "
+                    "in forward, without .detach() or torch.no_grad()")
+    with torch.random.fork_rng(devices=[]):
+        one = _call(cls, 6, 4, 1)
+    g = torch.Generator().manual_seed(5)
+    w1 = torch.randn(4, 6, 1, 1, generator=g)
+    with torch.no_grad():
+        one.weight.copy_(w1), one.bias.copy_(b)
+        out1 = _as_tensor(_call(one, x), "forward")
+    if tuple(out1.shape) != (2, 4, 5, 5):
+        raise _Fail(f"with a 1x1 kernel (toRGB) the output has shape {list(out1.shape)}, expected [2, 4, 5, 5]: "
+                    "pad by kernel_size // 2, not a fixed 1")
+    if not _same(out1, F.conv2d(x.double(), w1.double() * math.sqrt(2 / 6), b.double()), 1e-4):
+        raise _Fail("with a 1x1 kernel your output differs: fan_in = in_channels * k * k = 6 there")
+
 
 
 def check_fade_in_output(fn: Callable) -> bool:
