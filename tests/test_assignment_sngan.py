@@ -243,3 +243,23 @@ def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, exp
     generic message that shows the expected value."""
     assert not check(answer)
     assert expected in capsys.readouterr().out
+
+
+def test_spectral_norm_layer_must_still_normalise_in_eval_mode(capsys):
+    """A referee's wrong answer: a layer that returns W unnormalised in eval mode passed."""
+    class EvalRaw(nn.Module):
+        def __init__(self, weight):
+            super().__init__()
+            self.inner = layers.SpectralNorm(weight)
+
+        def forward(self, W):
+            return self.inner(W) if self.training else W
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self.inner, name)
+
+    assert not checks_sngan.check_spectral_norm_layer(EvalRaw)
+    assert "in eval mode your weight has spectral norm" in capsys.readouterr().out

@@ -73,3 +73,25 @@ def test_soft_penalty_inflates_the_estimate_by_w1_over_2_lambda():
     estimate, exact, grad_norm = checks_wgan._train_critic(loss)
     assert estimate == pytest.approx(exact * (1 + exact / 20), rel=0.03)
     assert grad_norm == pytest.approx(1 + exact / 20, abs=0.03)
+
+
+def test_gradient_penalty_check_rejects_bad_alphas_and_a_fixed_lambda(capsys):
+    """A referee's wrong answers that passed: alpha in {0, 1}, alpha in [0, 0.1], alpha about 0.5, and a
+    penalty that ignores lam and writes 10."""
+    def penalty(alpha_fn, fixed=None):
+        def fn(D, real, fake, lam):
+            shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+            alpha = alpha_fn(real.shape[0]).view(shape)
+            x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+            (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            return (fixed or lam) * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+        return fn
+
+    for alpha_fn in (lambda n: torch.randint(0, 2, (n,)).float(), lambda n: 0.1 * torch.rand(n),
+                     lambda n: 0.5 + 1e-3 * torch.rand(n)):
+        capsys.readouterr()
+        assert not checks_wgan.check_gradient_penalty(penalty(alpha_fn))
+        assert "uniformly" in capsys.readouterr().out
+    assert not checks_wgan.check_gradient_penalty(penalty(torch.rand, fixed=10.0))
+    assert "lam = 3.7" in capsys.readouterr().out
+    assert checks_wgan.check_gradient_penalty(penalty(torch.rand))

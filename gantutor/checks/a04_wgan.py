@@ -110,6 +110,10 @@ def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
                     "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
     if float(alpha.std()) < 1e-6:
         raise _Fail("one alpha for the whole batch: draw one alpha per sample, shape [N, 1, ...]")
+    # 64 alphas from U[0, 1]: a Kolmogorov-Smirnov test rejects 0/1 choices, a narrow range, a fixed 0.5
+    if stats.kstest(alpha.flatten().clamp(0, 1).numpy(), "uniform").pvalue < 1e-3:
+        raise _Fail("your alphas are not spread uniformly over [0, 1] (a Kolmogorov-Smirnov test rejects it): "
+                    "draw alpha ~ U[0, 1] with torch.rand, so that x_hat covers the whole segment")
     return x_hat
 
 
@@ -139,6 +143,11 @@ def _penalty_body(fn: Callable):
                for g, w in zip(got_g, want_g)):
             raise _Fail("the value is right but its gradient with respect to the critic's weights is not: "
                         "do not detach the input gradient (create_graph=True, no .detach() or .data)")
+        torch.manual_seed(0)  # the same alphas again, with another weight lambda
+        other = _call(fn, D, real.clone(), fake.clone(), 3.7)
+        if not isinstance(other, torch.Tensor) or not _close(float(other.detach()), float(want) * 3.7 / LAM, 1e-4, 1e-6):
+            raise _Fail("right for lam = 10 but not for lam = 3.7: multiply by the argument lam, do not "
+                        "write the weight 10 into the function")
 
 
 def _diagnose(got: float, grad, norm, label: str) -> None:

@@ -133,9 +133,14 @@ def check_spectral_norm_layer(cls) -> bool:
         layer.eval()
         with torch.no_grad():
             layer.parametrizations.weight.original.mul_(1 + 0.1 * torch.randn(16, 24, dtype=torch.float64))
-        _call(lambda: layer.weight)
+        w_eval = _call(lambda: layer.weight)
         if not torch.equal(layer.state_dict()[buffers[0]], u):
             raise _Fail("in eval mode u changed: only update u when self.training is True")
+        sigma_eval = float(torch.linalg.matrix_norm(w_eval.detach().double(), 2))
+        if not 0.7 < sigma_eval < 1.3:
+            raise _Fail(f"in eval mode your weight has spectral norm {sigma_eval:.3g}, not about 1: keep dividing "
+                        f"by sigma = u^T W v (from the stored u, without updating it); only the power-iteration "
+                        f"update stops in eval mode")
         layer.train()
         for _ in range(200):
             _call(lambda: layer.weight)
