@@ -198,3 +198,44 @@ def test_buffer_check_blank_answer(capsys):
 
     assert not checks.check_history_buffer(Blank)
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_history_buffer_check_rejects_the_referees_wrong_buffers(capsys):
+    """Four wrong buffers passed before: overwrite another slot than the one returned, an off-by-one
+    index, first-in-first-out eviction, and returning the new image with probability 0.6."""
+    import random
+
+    from gantutor.checks import a09_cyclegan as ch
+
+    def make(p_new=0.5, pick=lambda size: random.randrange(size), other_slot=False, fifo=False):
+        class Buffer:
+            def __init__(self, size):
+                self.size, self.images = size, []
+
+            def query(self, images):
+                out = []
+                for im in images.detach():
+                    if len(self.images) < self.size:
+                        self.images.append(im.clone())
+                        out.append(im)
+                    elif random.random() >= p_new:
+                        i = pick(self.size)
+                        out.append(self.images[i].clone())
+                        if fifo:
+                            self.images.pop(0)
+                            self.images.append(im.clone())
+                        else:
+                            self.images[random.randrange(self.size) if other_slot else i] = im.clone()
+                    else:
+                        out.append(im)
+                return torch.stack(out)
+        return Buffer
+
+    assert ch.check_history_buffer(make())
+    for kwargs, message in ((dict(other_slot=True), "still in the buffer"),
+                            (dict(pick=lambda size: random.randrange(size - 1)), "were ever returned"),
+                            (dict(fifo=True), "the new image must"),
+                            (dict(p_new=0.6), "expected about 50%")):
+        capsys.readouterr()
+        assert not ch.check_history_buffer(make(**kwargs)), kwargs
+        assert message in capsys.readouterr().out, kwargs

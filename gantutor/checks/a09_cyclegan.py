@@ -191,11 +191,44 @@ def check_history_buffer(cls: Callable) -> bool:
                             "returned, so the history keeps moving")
             if share_new == 0.0:
                 raise _Fail("once full the buffer never returns the new image: with probability 1/2 it should")
-            if not 0.38 < share_new < 0.62:
-                raise _Fail(f"{100 * share_new:.0f}% of the returned images were new; expected about 50%")
             if mixed == 0:
                 raise _Fail("each batch came back all new or all stored: draw the coin for each image, not "
                             "once for the whole batch")
+            if not 0.42 < share_new < 0.58:  # 600 fair coins: 50% +- 2 points (1 sd); this band is +- 4 sd
+                raise _Fail(f"{100 * share_new:.0f}% of the returned images were new; expected about 50%")
             if len(seen_stored) < 50:
                 raise _Fail("the stored images returned come from too few positions: pick one uniformly at random")
+            _check_slot_replacement(buffer)
     return _verdict("check_history_buffer", body)
+
+
+def _ids(images) -> list:
+    return [int(im.flatten()[0]) for im in images]
+
+
+def _check_slot_replacement(buffer) -> None:
+    """One image per query on the full buffer: a returned stored image leaves, and the new image takes
+    exactly its slot (nothing else moves); over many queries every slot is returned at some point."""
+    slots_returned = set()
+    for n in range(1000, 1300):
+        before = _ids(buffer.images)
+        out = _call(buffer.query, _img(n)[None])
+        k = int(out.flatten()[0].round())
+        after = _ids(buffer.images)
+        if k == n:
+            if after != before:
+                raise _Fail("when the new image is returned the buffer must stay as it was")
+            continue
+        if k not in before:
+            raise _Fail("an image you returned was neither the new one nor in the buffer")
+        slot = before.index(k)
+        slots_returned.add(slot)
+        if k in after:
+            raise _Fail("the stored image you returned is still in the buffer: the new image must take the place "
+                        "of the one returned (the same index), not of another one")
+        if after != before[:slot] + [n] + before[slot + 1:]:
+            raise _Fail("the new image must go into the slot of the image returned (images[i] = new), not be "
+                        "appended after removing another one")
+    if len(slots_returned) < len(buffer.images):
+        raise _Fail(f"only slots {sorted(slots_returned)} of {len(buffer.images)} were ever returned: draw the "
+                    f"index uniformly from all of them (random.randrange(size), torch.randint(0, size, ()))")
