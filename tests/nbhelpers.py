@@ -32,10 +32,20 @@ def env() -> dict:
                 **CHECK_PATH_ENV)
 
 
+_CWD: Dict[int, Path] = {}
+
+
+def proc_cwd(proc: subprocess.Popen) -> Path:
+    """The folder a process of :func:`start` was started in."""
+    return _CWD[id(proc)]
+
+
 def start(args, cwd) -> subprocess.Popen:
     """``python args...`` in ``cwd``, started without waiting."""
-    return subprocess.Popen([sys.executable, *map(str, args)], cwd=cwd, env=env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, *map(str, args)], cwd=cwd, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    _CWD[id(proc)] = Path(cwd)
+    return proc
 
 
 def run(args, cwd, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -71,8 +81,15 @@ class NbvalRuns:
 
     def result(self, name: str):
         if name not in self.done:
-            out, err = self.procs[name].communicate(timeout=300)
-            self.done[name] = (self.procs[name].returncode, out, err)
+            proc = self.procs[name]
+            out, err = proc.communicate(timeout=300)
+            if "Kernel died before replying" in out:
+                # Many kernels started at once can lose a start-up race (a kernel that dies before its
+                # first cell, not a verdict); run that notebook once more, alone.
+                proc = subprocess.Popen(proc.args, cwd=proc_cwd(proc), env=env(), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                out, err = proc.communicate(timeout=300)
+            self.done[name] = (proc.returncode, out, err)
         return self.done[name]
 
     def __call__(self, name: str):
