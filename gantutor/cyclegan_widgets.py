@@ -7,14 +7,14 @@ saved widget state shows the last picture on a static page. They only call the r
 """
 from __future__ import annotations
 
-import io
 from typing import Optional, Sequence
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as Fn
 from matplotlib.figure import Figure
+
+from . import plots
 
 Tensor = torch.Tensor
 
@@ -24,13 +24,6 @@ def _rgb(img: Tensor) -> np.ndarray:
     a = ((img.detach().float().cpu().clamp(-1, 1) + 1) / 2)
     a = a.expand(3, *a.shape[1:]) if a.shape[0] == 1 else a
     return a.permute(1, 2, 0).numpy()
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"figure.dpi": 80}):
-        fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def high_frequencies(images: Tensor) -> Tensor:
@@ -95,7 +88,7 @@ class CycleDashboard:
             ax.plot(h.step, h.d_loss, "-.", label="D_X + D_Y")
             ax.legend(fontsize=7)
         ax.set(xlabel="generator step", title="losses")
-        self.image.value = _png(fig)
+        self.image.value = plots.figure_png(fig)
         tail = f", G loss {h.g_loss[-1]:.3f}, D loss {h.d_loss[-1]:.3f}" if h.step else ""
         self.status.value = f"<b>step {self.trainer.step_count}</b>{tail}"
 
@@ -147,7 +140,7 @@ class HiddenSignalExplorer:
             ax.imshow(img)
             ax.set_title(title, fontsize=8)
             ax.set_axis_off()
-        self.image.value = _png(fig)
+        self.image.value = plots.figure_png(fig)
         name = f"{self.names[i]}: " if self.names is not None else ""
         self.status.value = (f"{name}|F(G(x)) - x| = {float((rec - x).abs().mean()):.3f}, "
                              f"with noise {float((rec_noisy - x).abs().mean()):.3f} (mean over pixels, [-1, 1] units)")

@@ -117,14 +117,13 @@ class GrowthDashboard(Dashboard):
 
     def refresh(self, record: bool = False) -> None:
         with matplotlib.rc_context({"figure.dpi": 80}):
-            buf = io.BytesIO()
-            self._figure().savefig(buf, format="png")
-        self.image.value = buf.getvalue()
+            fig = self._figure()
+        png = plots.figure_png(fig)
+        self.image.value = png
         game = self.game
         title = f"step {self.trainer.step_count}: {4 * 2 ** game.stage}x{4 * 2 ** game.stage}, alpha {game.alpha:.2f}"
         if record:
-            buf.seek(0)
-            self.frames.append(plt.imread(buf))
+            self.frames.append(plt.imread(io.BytesIO(png)))
             self.frame_titles.append(title)
         h = self.trainer.history
         tail = f", D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}" if h.step else ""

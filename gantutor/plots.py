@@ -121,6 +121,15 @@ def sigmoid_ce_figure(lim: float = 10.0):
     return fig
 
 
+def figure_png(fig) -> bytes:
+    """``fig`` as PNG bytes at the figure's own dpi: the picture an ipywidgets Image shows."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
 def image_grid(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
     """A [H, W] (grey) or [H, W, 3] array tiling images [N, C, H, W] in [-1, 1] (values slightly
     outside are clamped; uint8 pixels and [0, 255] floats are refused with the fix)."""

@@ -116,16 +116,15 @@ class Dashboard:
     def refresh(self, record: bool = False) -> None:
         """Redraw the picture (and record it as an animation frame when ``record``)."""
         with matplotlib.rc_context({"figure.dpi": 80}):
-            buf = io.BytesIO()
-            self._figure().savefig(buf, format="png")
-        self.image.value = buf.getvalue()
+            fig = self._figure()
+        png = plots.figure_png(fig)
+        self.image.value = png
         if "tooltip" in self.image.trait_names():  # ipywidgets 8: the picture's title, its text alternative
             shows = "real and generated points over D's map" if self.is_2d else "samples from fixed noise"
             self.image.tooltip = (f"Training dashboard at generator step {self.trainer.step_count}: losses, "
                                   f"mean D(x) and D(G(z)) against the step, and {shows}")
         if record:
-            buf.seek(0)
-            self.frames.append(plt.imread(buf))
+            self.frames.append(plt.imread(io.BytesIO(png)))
             self.frame_titles.append(f"generator step {self.trainer.step_count}")
         h = self.trainer.history
         tail = (f", D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}, mean D(x) {h.d_real[-1]:.2f}, "

@@ -8,23 +8,14 @@ static web page; in a live kernel every slider redraws it.
 """
 from __future__ import annotations
 
-import io
 from typing import List
 
-import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
 from . import plots
 from .models.stylegan import RESOLUTIONS, StyleGenerator
-
-
-def _png(fig: Figure) -> bytes:
-    with matplotlib.rc_context({"figure.dpi": 80}):
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 class StyleExplorer:
@@ -86,7 +77,7 @@ class StyleExplorer:
             plots.sample_grid(img[None].clamp(-1, 1), nrow=1, ax=ax, title=name)
         plots.sample_grid(grid.clamp(-1, 1), nrow=int(np.ceil(np.sqrt(self.n_grid))), ax=axes[3],
                           title=f"psi = {self.psi.value:.2f} x per-resolution psi")
-        self.image.value = _png(fig)
+        self.image.value = plots.figure_png(fig)
 
 
 class LiveRun:
@@ -128,6 +119,6 @@ class LiveRun:
         ax_loss.set(xlabel="generator step", title="losses")
         ax_pl.set(xlabel="generator step", title="path length")
         plots.sample_grid(t.sample(16, z=self.z).clamp(-1, 1), nrow=4, ax=ax_img, title=f"EMA of G, step {t.step_count}")
-        self.image.value = _png(fig)
+        self.image.value = plots.figure_png(fig)
         self.status.value = f"<b>step {t.step_count}</b>" + (
             f", D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}" if h.step else "")
