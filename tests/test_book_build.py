@@ -85,7 +85,9 @@ def built_site(tmp_path_factory):
         "book/_static/vendor/ is missing: run `make assets` (make test does it for you)"
     )
     out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, GANTUTOR_FAST="1")
+    # conftest.py sets MPLBACKEND=Agg for the tests; the book's kernels need the inline backend, or no
+    # matplotlib figure reaches the pages and the checks below would never see one.
+    env = dict(os.environ, GANTUTOR_FAST="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
     cmd = [_jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
