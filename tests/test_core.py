@@ -245,3 +245,25 @@ def test_guard_trips_on_finite_but_absurd_losses_and_restores():
     with pytest.raises(TrainingDiverged, match="absurd"):
         t.run(10)
     assert t.step_count == 5 and t.history.step[-1] == 5 and math.isfinite(t.history.g_loss[-1])
+
+
+def test_atomic_save_gives_torch_save_permissions_and_half_float_round_trip(tmp_path):
+    """atomic_save writes through a private temporary file; the result must have torch.save's usual mode
+    (readable by all under the umask), so shipped package data is readable; float16/float32_state
+    round-trip floating tensors and leave integer buffers alone."""
+    import os
+    import stat
+
+    from gantutor.train.checkpoint import atomic_save, float16_state, float32_state
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    half = float16_state(net.state_dict())
+    assert half["0.weight"].dtype == torch.float16 and half["1.num_batches_tracked"].dtype == torch.int64
+    back = float32_state(half)
+    assert back["0.weight"].dtype == torch.float32 and back["1.num_batches_tracked"].dtype == torch.int64
+    mask = os.umask(0o022)
+    try:
+        atomic_save(half, tmp_path / "w.pt")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "w.pt").stat().st_mode) == 0o644
+    assert not list(tmp_path.glob("*.tmp"))

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..train.checkpoint import atomic_save, float16_state, float32_state
 from .distances import feature_statistics, frechet_distance
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "_weights" / "emoji_features.pt"
@@ -86,7 +87,7 @@ def feature_net() -> EmojiFeatureNet:
         raise FileNotFoundError(f"no emoji feature weights at {WEIGHTS}; run `python -m gantutor.metrics train-emoji`")
     saved = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
     net = EmojiFeatureNet()
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state"].items()})
+    net.load_state_dict(float32_state(saved["state"]))
     return net.eval().requires_grad_(False)
 
 
@@ -230,7 +231,6 @@ def train_feature_net(out: Path = WEIGHTS, epochs: int = 15, seed: int = 0, thre
     64-px cells averaged to 32 px, augmented), loss = BCE(style) + CE(category), Adam with a one-cycle
     schedule, batch 128, seeded; save half-precision weights atomically and return held-out accuracies."""
     from ..data import to_signed
-    from ..train.checkpoint import atomic_save
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -254,8 +254,8 @@ def train_feature_net(out: Path = WEIGHTS, epochs: int = 15, seed: int = 0, thre
             loss.backward()
             opt.step(), sched.step()
         print(f"epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.3f}, {time.process_time() - cpu0:.0f} s CPU", flush=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    state = float16_state(net.state_dict())
+    net.load_state_dict(float32_state(state))
     net.eval()
     test = (data["is_test"] & data["is_sheet"]).nonzero().flatten()
     with torch.no_grad():
@@ -267,7 +267,6 @@ def train_feature_net(out: Path = WEIGHTS, epochs: int = 15, seed: int = 0, thre
             "threads": threads, "cpu_seconds": round(time.process_time() - cpu0, 1),
             "wall_seconds": round(time.time() - wall0, 1), "torch": str(torch.__version__)}
     atomic_save({"state": state, "info": info}, out)
-    Path(out).chmod(0o644)  # atomic_save's temporary file is private; package data must be readable
     return info
 
 

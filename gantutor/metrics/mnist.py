@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ import torch
 from torch import nn
 
 from .. import validate as V
+from ..train.checkpoint import atomic_save, float16_state, float32_state
 from .distances import PrecisionRecall, feature_statistics, frechet_distance, precision_recall_features
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "_weights" / "mnist_classifier.pt"
@@ -64,7 +63,7 @@ def classifier() -> MNISTClassifier:
         raise FileNotFoundError(f"no classifier weights at {WEIGHTS}; run `python -m gantutor.metrics train-classifier`")
     state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
     net = MNISTClassifier()
-    net.load_state_dict({k: v.float() for k, v in state.items()})
+    net.load_state_dict(float32_state(state))
     return net.eval().requires_grad_(False)
 
 
@@ -201,20 +200,9 @@ def train_classifier(out: Path = WEIGHTS, epochs: int = 4, seed: int = 0, thread
             loss.backward()
             opt.step(), sched.step()
         print(f"epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.4f}, {time.time() - start:.0f} s", flush=True)
-    state = {k: v.half() for k, v in net.state_dict().items()}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; package data must be readable by all
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    net.load_state_dict({k: v.float() for k, v in state.items()})
+    state = float16_state(net.state_dict())
+    atomic_save(state, out)
+    net.load_state_dict(float32_state(state))
     with torch.no_grad():
         pred = _apply(net.eval(), to_signed(test.images[:, None])).argmax(1)
     return float((pred == test.labels).double().mean())

@@ -21,7 +21,7 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 from torch import nn
 
-from ..train.checkpoint import atomic_save, load_checkpoint
+from ..train.checkpoint import atomic_save, float32_state, load_checkpoint
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "_weights"
 MAX_BYTES = 5 * 2**20
@@ -106,5 +106,5 @@ def load(name: str, path: Optional[Path] = None) -> Tuple[nn.Module, dict]:
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or ckpt.get("name") != name:
         raise ValueError(f"path: {path} is not the shipped checkpoint of {name!r}")
     net = r.build()
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
+    net.load_state_dict(float32_state(ckpt["state_dict"]))
     return net.eval(), {k: ckpt[k] for k in ("history", "info", "description", "chapter")}

@@ -6,7 +6,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Dict, Union
 
 import torch
 
@@ -33,11 +33,30 @@ def atomic_save(obj, path: Union[str, Path]) -> None:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; give it torch.save's usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def float16_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """A state dict with its floating-point tensors in half precision (half the file; integer buffers
+    such as BatchNorm's ``num_batches_tracked`` unchanged)."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def float32_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """A state dict with its floating-point tensors in single precision, ready for ``load_state_dict``
+    of a float32 network (the shipped weights may be stored in half precision)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def save_checkpoint(path: Union[str, Path], trainer: "GameTrainer") -> None:
