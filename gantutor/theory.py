@@ -232,8 +232,14 @@ def lsgan_d_objective(d, p_data, p_g, a: float, b: float) -> float:
 
 def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
     """C(G) = 1/2 E_{p_data}[(D*(x) - c)^2] + 1/2 E_{p_g}[(D*(x) - c)^2] (Mao et al., 2017, eq. 3 with
-    D = D*), computed from D* itself, not from the chi-square identity it is checked against. The first
-    term does not depend on G; adding it leaves the generator's minimiser unchanged."""
+    D = D*), computed from D* itself, not from the chi-square identity it is checked against.
+
+    The second term is the generator's objective V(G) at D = D*. The first is the term Mao et al. add
+    to make the identity appear; it does not involve G for a FIXED D, but at D = D*
+    = (b p_data + a p_g)/(p_data + p_g) it depends on p_g through D*, so C(G) is not V(G) plus a
+    constant. With b - c = +-1 and b - a = 2 (b - c), C(G) = 1/2 chi2_Pearson(p_data + p_g || 2 p_g)
+    (:func:`lsgan_chi2`; Theorem 2); its minimiser p_g = p_data is a fixed point of the game, but a
+    generator step against a frozen D* is not a descent step on chi2."""
     p_data, p_g = _pair_raw(p_data, p_g)
     c = V.finite_number("c", c)
     d = lsgan_optimal_discriminator(p_data, p_g, a, b)

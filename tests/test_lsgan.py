@@ -121,3 +121,29 @@ def test_eq9_value_has_second_derivative_pd2_over_sum_cubed():
         C = lambda q: theory.lsgan_generator_value(p_d, q, 0, 1, 1)  # noqa: E731
         fd = (C(p_g + e) - 2 * C(p_g) + C(p_g - e)) / h ** 2
         assert math.isclose(fd, p_d[i] ** 2 / (p_d[i] + p_g[i]) ** 3, rel_tol=1e-4)
+
+
+def test_added_real_term_depends_on_g_at_dstar_and_frozen_step_is_not_chi2_descent():
+    """C(G) = V(G)|_{D*} + 1/2 E_pd[(D* - c)^2]: the added term changes with p_g (through D*), so C(G) is
+    not V(G) plus a constant; and against a frozen D* the generator's slope and that of chi2/2 can have
+    opposite signs (eq. 8), while at p_g = p_d the frozen objective has zero slope (fixed point)."""
+    rng = np.random.default_rng(8)
+    a, b, c = -1.0, 1.0, 0.0
+    opposite = 0
+    for _ in range(100):
+        p_d, p_g, q = (theory.random_distribution(10, rng) for _ in range(3))
+        d = theory.lsgan_optimal_discriminator(p_d, p_g, a, b)
+        fake_term, real_term = 0.5 * np.sum(p_g * (d - c) ** 2), 0.5 * np.sum(p_d * (d - c) ** 2)
+        assert math.isclose(theory.lsgan_generator_value(p_d, p_g, a, b, c), fake_term + real_term, rel_tol=1e-12)
+        d_q = theory.lsgan_optimal_discriminator(p_d, q, a, b)
+        assert abs(0.5 * np.sum(p_d * (d_q - c) ** 2) - real_term) > 1e-8   # depends on p_g
+        v = rng.standard_normal(10)
+        v -= v.mean()
+        v *= 0.5 * p_g.min() / np.abs(v).max()
+        frozen = np.sum(v * 0.5 * (d - c) ** 2)
+        h = 1e-5
+        chi = (theory.lsgan_chi2(p_d, p_g + h * v) - theory.lsgan_chi2(p_d, p_g - h * v)) / (4 * h)
+        opposite += np.sign(frozen) != np.sign(chi)
+        d_eq = theory.lsgan_optimal_discriminator(p_d, p_d, a, b)
+        assert abs(np.sum(v * 0.5 * (d_eq - c) ** 2)) < 1e-15
+    assert opposite > 0

@@ -152,7 +152,7 @@ def check_lsgan_generator_value(fn: Callable) -> bool:
                 for other, message in [
                     (2 * want, "the factor 1/2 is missing: C(G) = 1/2 E_p_data[...] + 1/2 E_p_g[...]"),
                     (0.5 * np.sum(q * (d - c) ** 2), "only the fake term: C(G) also holds 1/2 E_p_data[(D* - c)^2], "
-                     "the term that does not depend on G (Mao et al. add it to make the identity appear)"),
+                     "the term Mao et al. add to make the identity appear (at D = D* it depends on p_g too)"),
                     (0.5 * np.mean((d - c) ** 2) * 2, "you averaged over points; weight each point by its probability"),
                 ]:
                     if _close(value, float(other), rtol=1e-7, atol=1e-9):
