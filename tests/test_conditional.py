@@ -149,6 +149,52 @@ def test_trainer_argument_errors():
         conditional.ConditionalTrainer(G, D, _sampler(), TrainConfig(d_loss="lsgan"), mismatch_weight=1.0)
 
 
+def _replay_d_loss(t, name):
+    """The trainer's D loss, and the named registered loss recomputed on the same random draws."""
+    G, D = t.G, t.D
+    t.sampler.sample(16)  # fix the epoch's permutation
+    state = {k: v.clone() for k, v in D.state_dict().items()}
+    torch.manual_seed(5)
+    loss, _ = t.d_step()
+    D.load_state_dict(state)
+    t.sampler._pos -= 16
+    torch.manual_seed(5)
+    x, y = t.sampler.sample(16)
+    z, y_fake = t.noise(16)
+    with torch.no_grad():
+        expected = losses.d_loss(name)(D(x, y), D(G(z, y_fake), y_fake))
+    return loss, expected
+
+
+def test_set_losses_applies_to_the_conditional_game():
+    """A loss switched with set_losses is the one the next step uses (it was ignored by the mismatch path);
+    with the mismatch term, a non-BCE discriminator loss is refused and nothing changes."""
+    G, D = _models()
+    cfg = TrainConfig(batch_size=16, latent_dim=8, progress=False, device="cpu")
+    t = conditional.ConditionalTrainer(G, D, _sampler(), cfg, mismatch_weight=0.0)
+    t.set_losses(d_loss="lsgan", g_loss="lsgan")
+    loss, expected = _replay_d_loss(t, "lsgan")
+    assert torch.allclose(loss, expected, atol=1e-6)
+    assert not torch.allclose(expected, _replay_d_loss(t, "bce")[1])   # the two losses differ on this batch
+    torch.manual_seed(6)
+    g_loss, g_out = t.game.g_loss(t)
+    assert torch.allclose(g_loss, losses.g_loss("lsgan")(g_out["fake"]), atol=1e-6)
+
+    G, D = _models()
+    t = conditional.ConditionalTrainer(G, D, _sampler(), TrainConfig(batch_size=16, latent_dim=8, progress=False,
+                                                                     device="cpu"), mismatch_weight=1.0)
+    with pytest.raises(ValueError, match="d_loss.*mismatch"):
+        t.set_losses(d_loss="lsgan")
+    assert t.config.d_loss == "bce"
+    with pytest.raises(KeyError, match="nope"):
+        t.set_losses(d_loss="nope")
+    t.set_losses(g_loss="minimax", d_loss="bce")
+    assert t.config.g_loss == "minimax"
+    t.config.d_loss = "lsgan"                    # set behind the trainer's back: refused, not ignored
+    with pytest.raises(ValueError, match="config.d_loss"):
+        t.d_step()
+
+
 # ---- sampling helpers ------------------------------------------------------------------------------------
 
 def test_generate_digit_shape_labels_and_determinism():

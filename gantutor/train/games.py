@@ -123,11 +123,15 @@ class StandardGame(Game):
 
 
 class ConditionalGame(StandardGame):
-    """A conditional GAN with two extra terms (Mirza and Osindero, 2014; seed 000).
+    """The conditional GAN of Mirza and Osindero (2014, eq. 2: G(z|y), D(x|y)) with two optional terms.
 
-    ``mismatch_weight`` w: D also sees each real batch with wrong labels, scored as fake
-    (:func:`gantutor.losses.d_conditional_bce`; needs ``config.d_loss == "bce"``). ``l1_weight`` lambda:
-    G's loss gains lambda * mean |G(z, y) - x| with x a real image of the same label y.
+    ``mismatch_weight`` w: D also sees each real batch with wrong labels, scored as fake, the
+    "matching-aware" discriminator of Reed et al. (2016, GAN-CLS) that the book's course notes use
+    (:func:`gantutor.losses.d_conditional_bce`, written for BCE: it needs ``config.d_loss == "bce"``;
+    with w = 0 any registered loss works). ``l1_weight`` lambda: G's loss gains
+    lambda * mean |G(z, y) - x| with x a real image of the same label y (a term of the course notes,
+    not of either paper; chapter 2 shows it pulls toward the per-class median image).
+    The losses are read from ``config`` at every step, so :meth:`Trainer.set_losses` applies mid-run.
     """
 
     def __init__(self, G, D, sampler, latent_dim: int, mismatch_weight: float = 1.0, l1_weight: float = 0.0):
@@ -137,6 +141,9 @@ class ConditionalGame(StandardGame):
     def d_loss(self, t: GameTrainer):
         if not self.mismatch_weight:
             return super().d_loss(t)
+        if t.config.d_loss != "bce":
+            raise ValueError(f"config.d_loss: the mismatch term is written for 'bce', got {t.config.d_loss!r}; "
+                             "set mismatch_weight=0 to train with another discriminator loss")
         x, y = self.sampler.sample(t.config.batch_size)
         z, y_fake = self.noise(x.shape[0])
         with torch.no_grad():
@@ -220,3 +227,12 @@ class ConditionalTrainer(Trainer):
         game = ConditionalGame(G, D, sampler, config.latent_dim, mismatch_weight, l1_weight)
         super().__init__(G, D, sampler, config, callbacks, game=game)
         self.mismatch_weight, self.l1_weight = game.mismatch_weight, game.l1_weight
+
+    def set_losses(self, g_loss: Optional[str] = None, d_loss: Optional[str] = None) -> None:
+        """As :meth:`Trainer.set_losses`; a discriminator loss other than 'bce' needs mismatch_weight=0
+        (the mismatch term is a BCE term), and is refused with that message before anything changes."""
+        if d_loss is not None and d_loss != "bce" and self.game.mismatch_weight:
+            losses.d_loss(d_loss)  # an unknown name is reported as such first
+            raise ValueError(f"d_loss: the mismatch term (mismatch_weight={self.game.mismatch_weight:g}) is written "
+                             f"for 'bce', got {d_loss!r}; build the trainer with mismatch_weight=0 for another loss")
+        super().set_losses(g_loss=g_loss, d_loss=d_loss)
