@@ -3,7 +3,8 @@ for the generator, sampling one digit, interpolation, and the conditional optimu
 
 The discriminator of a conditional GAN scores (image, label) pairs. Besides real pairs (score high)
 and generated pairs (score low), it can be shown real images with a WRONG label (score low too): the
-third term of the discriminator's objective in the source notes (seed 002),
+"matching-aware" discriminator of Reed et al. (2016, GAN-CLS), the third term in the course notes the
+book follows (with a weight w),
 
     L_D = -E[log D(x|y)] - E[log(1 - D(G(z|y)|y))] - w E[log(1 - D(x|y'))],  y' != y,
 
