@@ -5,13 +5,16 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gantutor.config import TrainConfig
 from gantutor.data import TensorSampler
 from gantutor.layers.style import (AdaIN, NoiseInjection, ModulatedConv2d, adain, modulated_conv2d,
-                                   modulated_conv2d_reference, modulated_weight, _EqualLinear)
-from gantutor.models.stylegan import (MappingNetwork, ResidualDiscriminator, StyleGenerator, level_resolution,
-                                      minibatch_stddev, mix_styles, truncate)
+                                   modulated_conv2d_reference, modulated_weight, EqualizedLinear,
+                                   EqualizedConv2d)
+from gantutor.layers.progressive import EqualizedConv2d as ProgressiveConv2d, minibatch_stddev
+from gantutor.models.stylegan import (MappingNetwork, ResidualDiscriminator, StyleGenerator, describe_levels,
+                                      level_groups, level_layers, level_resolution, mix_styles, truncate)
 from gantutor.models.stylegan_game import StyleGANGame, ns_d_loss, ns_g_loss, path_lengths, r1_penalty
 from gantutor.train.core import GameTrainer
 
@@ -88,11 +91,23 @@ def test_modulated_conv_layer_upsamples():
 
 
 def test_equalised_linear_scales_at_run_time_by_lr_mul_over_sqrt_fan_in():
-    layer = _EqualLinear(16, 3, lr_mul=0.01)
+    layer = EqualizedLinear(16, 3, lr_mul=0.01)
     x = torch.randn(5, 16)
     want = x @ (layer.weight * 0.01 / 4).T + layer.bias * 0.01
     assert torch.allclose(layer(x), want, atol=1e-6)
     assert 50 < float(layer.weight.detach().std()) < 200  # stored N(0, 1) / lr_mul
+    with pytest.raises(ValueError, match="lr_mul"):
+        EqualizedLinear(4, 2, lr_mul=0.0)
+
+
+def test_equalised_conv_is_chapter_7s_layer_at_gain_1_with_optional_bias():
+    conv = EqualizedConv2d(3, 5, 3)
+    assert isinstance(conv, ProgressiveConv2d) and conv.scale == pytest.approx(1 / 27 ** 0.5)
+    x = torch.randn(2, 3, 6, 6)
+    assert torch.allclose(conv(x), F.conv2d(x, conv.weight * conv.scale, conv.bias, padding=1), atol=1e-6)
+    plain = EqualizedConv2d(3, 5, 1, bias=False)
+    assert plain.bias is None and set(plain.state_dict()) == {"weight"}
+    assert torch.allclose(plain(x), F.conv2d(x, plain.weight / 3 ** 0.5), atol=1e-6)
 
 
 def test_mapping_tracks_w_avg_and_truncation_moves_toward_it():
@@ -119,7 +134,41 @@ def test_mixing_takes_levels_below_the_crossover_from_w1():
     w1, w2 = torch.zeros(2, 4), torch.ones(2, 4)
     ws = mix_styles(w1, w2, 3)
     assert ws.shape == (2, 8, 4) and ws[:, :3].eq(0).all() and ws[:, 3:].eq(1).all()
-    assert [level_resolution(i) for i in range(8)] == [4, 4, 8, 8, 16, 16, 32, 32]
+    assert [level_resolution(i, "adain") for i in range(8)] == [4, 4, 8, 8, 16, 16, 32, 32]
+    assert [level_resolution(i) for i in range(8)] == [4, 8, 8, 16, 16, 32, 32, 32]
+    assert level_groups() == {"coarse": (0, 3), "middle": (3, 5), "fine": (5, 8)}
+    assert level_groups("adain") == {"coarse": (0, 4), "middle": (4, 6), "fine": (6, 8)}
+    assert describe_levels(0, 2) == "conv 4, toRGB 4, conv up 8"
+
+
+@pytest.mark.parametrize("kind", ["stylegan2", "adain"])
+def test_level_layers_is_what_synthesis_does(kind):
+    """Measured, not read from block_levels: change one level of ws, see which styled layers get a new w."""
+    torch.manual_seed(12)
+    G = StyleGenerator(8, 8, SMALL, kind=kind, mapping_layers=2).eval()
+    names = {}
+    for b, block in enumerate(G.blocks):
+        r = 4 * 2 ** b
+        if kind == "adain":
+            names[block.adain0.affine], names[block.adain1.affine] = ("AdaIN 0", r), ("AdaIN 1", r)
+        else:
+            if block.conv0 is not None:
+                names[block.conv0.affine] = ("conv up", r)
+            names[block.conv1.affine], names[block.to_rgb.affine] = ("conv", r), ("toRGB", r)
+    seen = {}
+    hooks = [m.register_forward_hook(lambda m, inp, out: seen.__setitem__(m, inp[0].clone())) for m in names]
+    ws = G.styles(torch.randn(1, 8))
+    with torch.no_grad():
+        G.synthesis(ws, "zero")
+        base = dict(seen)
+        for level, expected in enumerate(level_layers(kind)):
+            moved = ws.clone()
+            moved[:, level] += 1.0
+            G.synthesis(moved, "zero")
+            changed = sorted((names[m] for m in names if not torch.equal(seen[m], base[m])), key=lambda t: t[1])
+            assert changed == expected, (level, changed)
+    for h in hooks:
+        h.remove()
 
 
 @pytest.mark.parametrize("kind", ["stylegan2", "adain"])

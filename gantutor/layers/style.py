@@ -11,10 +11,10 @@ Index convention of the 2020 paper: i input channel, j output channel, k kernel 
 standard deviation is sigma_j = sqrt(sum_{i,k} w'_ijk^2): one per OUTPUT channel j (the seed writes
 sigma_i, which is wrong).
 
-Equalised learning rate (Karras et al., 2018, section 4.1): weights are stored N(0, 1) / lr_mul and
-multiplied by c = lr_mul / sqrt(fan_in) at every call. ``_EqualLinear`` and ``_EqualConv2d`` are
-minimal private versions here (StyleGAN's mapping network needs lr_mul = 0.01);
-:mod:`gantutor.layers.progressive` has chapter 7's versions.
+Equalised learning rate (Karras et al., 2018, section 4.1): chapter 7's layers from
+:mod:`gantutor.layers.progressive` at gain 1. :class:`EqualizedLinear` here is a thin subclass that adds
+StyleGAN's learning-rate multiplier (weights stored N(0, 1) / lr_mul, used times c = lr_mul / sqrt(fan_in);
+the mapping network needs lr_mul = 0.01), :class:`EqualizedConv2d` one that can drop the bias.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import validate as V
+from .progressive import EqualizedConv2d as _ProgressiveConv2d, EqualizedLinear as _ProgressiveLinear
 
 Tensor = torch.Tensor
 
@@ -36,33 +37,37 @@ def _check(x: Tensor, name: str, ndim: int, what: str) -> None:
         raise ValueError(f"{name}: expected a float tensor {what}, got {got}")
 
 
-class _EqualLinear(nn.Module):
-    """y = x (c W)^T + lr_mul b with W ~ N(0, 1) / lr_mul stored and c = lr_mul / sqrt(in_features).
-
-    With Adam, a learning rate lr on the stored W moves the used weight c W at lr * lr_mul / sqrt(fan_in):
-    lr_mul = 0.01 is the mapping network's 100x slower learning (Karras et al., 2019, appendix C)."""
+class EqualizedLinear(_ProgressiveLinear):
+    """Chapter 7's :class:`~gantutor.layers.progressive.EqualizedLinear` with StyleGAN's learning-rate
+    multiplier: y = x (c W)^T + lr_mul b, W stored as N(0, 1) / lr_mul, c = lr_mul / sqrt(in_features)
+    (gain 1: the book's leaky ReLU carries the sqrt(2) itself). With Adam, a learning rate lr on the stored
+    W moves the used weight c W at lr * lr_mul / sqrt(fan_in): lr_mul = 0.01 is the mapping network's 100x
+    slower learning (Karras et al., 2019, appendix C). A thin subclass, because chapter 7's layer has no
+    multiplier and no bias initialisation; ``lr_mul = 1, bias_init = 0`` is chapter 7's layer at gain 1."""
 
     def __init__(self, in_features: int, out_features: int, lr_mul: float = 1.0, bias_init: float = 0.0):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul))
-        self.scale, self.lr_mul = lr_mul / math.sqrt(in_features), lr_mul
+        lr_mul = V.positive_number("lr_mul", lr_mul)
+        super().__init__(in_features, out_features, gain=lr_mul)
+        with torch.no_grad():
+            self.weight.div_(lr_mul)
+            self.bias.fill_(float(bias_init) / lr_mul)
+        self.lr_mul = lr_mul
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 2 or x.shape[1] != self.weight.shape[1]:
+            raise ValueError(f"x: expected a tensor [N, {self.weight.shape[1]}], got {list(x.shape)}")
         return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
 
 
-class _EqualConv2d(nn.Module):
-    """Convolution with equalised learning rate: weight N(0, 1) scaled by 1 / sqrt(in * k * k) at run time."""
+class EqualizedConv2d(_ProgressiveConv2d):
+    """Chapter 7's :class:`~gantutor.layers.progressive.EqualizedConv2d` at gain 1 (c = 1 / sqrt(C_in k^2)),
+    optionally without a bias (``bias=False``: StyleGAN's convolutions before noise and the separate bias,
+    and the residual shortcut of the discriminator)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, bias: bool = True):
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.scale, self.padding = 1.0 / math.sqrt(in_channels * kernel * kernel), kernel // 2
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+        super().__init__(in_channels, out_channels, kernel, gain=1.0)
+        if not bias:
+            self.bias = None
 
 
 def adain(x: Tensor, y_s: Tensor, y_b: Tensor, eps: float = 1e-8) -> Tensor:
@@ -70,7 +75,9 @@ def adain(x: Tensor, y_s: Tensor, y_b: Tensor, eps: float = 1e-8) -> Tensor:
 
     mu and sigma are the mean and standard deviation of each feature map x_i over its H x W pixels,
     separately per sample (instance normalisation, not batch normalisation). x [N, C, H, W]; y_s, y_b
-    [N, C]. The output's channel i then has mean y_b,i and standard deviation |y_s,i|."""
+    [N, C]. The normalised map is multiplied by y_s,i itself (the paper's formula; a negative y_s flips the
+    map, its standard deviation is then -y_s,i) and shifted by y_b,i: the output's channel i has mean y_b,i
+    and, for y_s,i > 0 (A's bias starts y_s at 1), standard deviation y_s,i."""
     _check(x, "x", 4, "[N, C, H, W]")
     for name, y in (("y_s", y_s), ("y_b", y_b)):
         _check(y, name, 2, f"[N, C] = {list(x.shape[:2])}")
@@ -82,11 +89,12 @@ def adain(x: Tensor, y_s: Tensor, y_b: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 class AdaIN(nn.Module):
-    """AdaIN with its affine map A: y = (y_s, y_b) = A(w), y_s initialised around 1 and y_b around 0."""
+    """AdaIN with its affine map A: y = (y_s, y_b) = A(w), y_s initialised around 1 (A's bias 1 for the
+    scales; StyleGAN's code writes the same as (1 + y_s) with bias 0) and y_b around 0."""
 
     def __init__(self, channels: int, w_dim: int):
         super().__init__()
-        self.affine = _EqualLinear(w_dim, 2 * channels)
+        self.affine = EqualizedLinear(w_dim, 2 * channels)
         with torch.no_grad():
             self.affine.bias[:channels] = 1.0
         self.channels = channels
@@ -166,7 +174,7 @@ class ModulatedConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel: int, w_dim: int, demodulate: bool = True,
                  upsample: bool = False):
         super().__init__()
-        self.affine = _EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
         self.scale = 1.0 / math.sqrt(in_channels * kernel * kernel)
         self.demodulate, self.upsample = demodulate, upsample

@@ -3,26 +3,31 @@ discriminator, small enough for a CPU at 32 x 32 (4 x 4 -> 8 -> 16 -> 32, no pro
 
 - :class:`MappingNetwork` f: z -> w, 8 equalised fully connected layers with learning-rate multiplier 0.01,
   and ``w_avg``, a moving average of w updated in training (for the truncation trick);
-- :func:`truncate`: w' = w_avg + psi (w - w_avg) with one psi per level (2019, section 3.3 / appendix B);
+- :func:`truncate`: w' = w_avg + psi (w - w_avg) with one psi per level (2019, appendix B);
 - :func:`mix_styles`: levels below ``crossover`` take w1, the rest w2 (style mixing, 2019, section 3.1);
 - :class:`StyleGenerator`: ``kind="adain"`` (StyleGAN1 synthesis: constant 4 x 4 input, noise B, AdaIN
   after every convolution) or ``kind="stylegan2"`` (skip generator, modulated and demodulated
   convolutions, noise outside the style block, toRGB outputs summed across resolutions);
 - :class:`ResidualDiscriminator` with minibatch standard deviation (2020, Fig. 7c; Karras et al., 2018).
 
-A level is one of the ``num_ws`` = 8 copies of w the synthesis network reads: levels 0-1 act at 4 x 4,
-2-3 at 8 x 8, 4-5 at 16 x 16 and 6-7 at 32 x 32.
+A level is one of the ``num_ws`` = 8 copies of w the synthesis network reads. Which layers a level
+modulates depends on the generator: :func:`level_layers` lists them (read from the same wiring
+:meth:`StyleGenerator.synthesis` uses). In StyleGAN (AdaIN) levels 2b, 2b + 1 drive the two AdaINs at
+resolution 4 * 2^b. In StyleGAN2, as in the paper's code, a toRGB layer shares its w with the next
+resolution's first (upsampling) convolution: level 0 = conv 4; 1 = toRGB 4 + conv 8 (up); 2 = conv 8;
+3 = toRGB 8 + conv 16 (up); 4 = conv 16; 5 = toRGB 16 + conv 32 (up); 6 = conv 32; 7 = toRGB 32.
 """
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers.style import AdaIN, ModulatedConv2d, NoiseInjection, _EqualConv2d, _EqualLinear
+from ..layers.progressive import minibatch_stddev
+from ..layers.style import AdaIN, EqualizedConv2d, EqualizedLinear, ModulatedConv2d, NoiseInjection
 from .. import validate as V
 
 Tensor = torch.Tensor
@@ -36,9 +41,56 @@ def lrelu(x: Tensor) -> Tensor:
     return F.leaky_relu(x, 0.2) * SQRT2
 
 
-def level_resolution(level: int) -> int:
-    """The resolution a level (index of w) acts at: 0-1 -> 4, 2-3 -> 8, 4-5 -> 16, 6-7 -> 32."""
-    return RESOLUTIONS[level // 2]
+KINDS = ("stylegan2", "adain")
+
+
+def block_levels(kind: str, b: int) -> List[Tuple[int, str, int]]:
+    """(level, layer, resolution) for each styled layer of synthesis block ``b`` (0 = 4 x 4), in the
+    order the block applies them. The one source of the level wiring: synthesis reads it, and so do
+    :func:`level_layers` and the chapter's labels."""
+    V.one_of("kind", kind, KINDS)
+    V.integer("b", b, 0, len(RESOLUTIONS) - 1)
+    r = RESOLUTIONS[b]
+    if kind == "adain":
+        return [(2 * b, "AdaIN 0", r), (2 * b + 1, "AdaIN 1", r)]
+    if b == 0:
+        return [(0, "conv", r), (1, "toRGB", r)]
+    return [(2 * b - 1, "conv up", r), (2 * b, "conv", r), (2 * b + 1, "toRGB", r)]
+
+
+def level_layers(kind: str = "stylegan2") -> List[List[Tuple[str, int]]]:
+    """Per level (index of w, 0-7): the (layer, resolution) pairs it modulates, from :func:`block_levels`.
+    StyleGAN2: [[conv 4], [toRGB 4, conv up 8], [conv 8], [toRGB 8, conv up 16], [conv 16],
+    [toRGB 16, conv up 32], [conv 32], [toRGB 32]]."""
+    out: List[List[Tuple[str, int]]] = [[] for _ in range(NUM_WS)]
+    for b in range(len(RESOLUTIONS)):
+        for level, layer, r in block_levels(kind, b):
+            out[level].append((layer, r))
+    return [sorted(layers, key=lambda lr: lr[1]) for layers in out]
+
+
+def level_resolution(level: int, kind: str = "stylegan2") -> int:
+    """The highest resolution among the layers a level modulates (:func:`level_layers`). StyleGAN2:
+    0 -> 4, 1-2 -> 8, 3-4 -> 16, 5-7 -> 32; StyleGAN (AdaIN): 0-1 -> 4, 2-3 -> 8, 4-5 -> 16, 6-7 -> 32."""
+    V.integer("level", level, 0, NUM_WS - 1)
+    return max(r for _, r in level_layers(kind)[level])
+
+
+def level_groups(kind: str = "stylegan2") -> Dict[str, Tuple[int, int]]:
+    """The paper's coarse / middle / fine styles as level ranges [lo, hi): levels whose highest resolution
+    (:func:`level_resolution`) is 4-8, 16 and 32 pixels. StyleGAN2: coarse [0, 3), middle [3, 5), fine [5, 8)."""
+    res = [level_resolution(i, kind) for i in range(NUM_WS)]
+    groups = {}
+    for name, rs in (("coarse", (4, 8)), ("middle", (16,)), ("fine", (32,))):
+        levels = [i for i, r in enumerate(res) if r in rs]
+        groups[name] = (levels[0], levels[-1] + 1)
+    return groups
+
+
+def describe_levels(lo: int, hi: int, kind: str = "stylegan2") -> str:
+    """The layers levels [lo, hi) modulate, as text: e.g. "conv 4, toRGB 4, conv up 8, conv 8"."""
+    layers = level_layers(kind)[lo:hi]
+    return ", ".join(f"{name} {r}" for level in layers for name, r in level)
 
 
 class MappingNetwork(nn.Module):
@@ -50,7 +102,7 @@ class MappingNetwork(nn.Module):
                  avg_beta: float = 0.995):
         super().__init__()
         dims = [z_dim] + [w_dim] * n_layers
-        self.layers = nn.ModuleList(_EqualLinear(a, b, lr_mul=lr_mul) for a, b in zip(dims, dims[1:]))
+        self.layers = nn.ModuleList(EqualizedLinear(a, b, lr_mul=lr_mul) for a, b in zip(dims, dims[1:]))
         self.register_buffer("w_avg", torch.zeros(w_dim))
         self.z_dim, self.w_dim, self.avg_beta = z_dim, w_dim, avg_beta
 
@@ -104,8 +156,8 @@ class _AdaINBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, w_dim: int, first: bool):
         super().__init__()
         self.first = first
-        self.conv0 = None if first else _EqualConv2d(c_in, c_out, 3, bias=False)
-        self.conv1 = _EqualConv2d(c_out, c_out, 3, bias=False)
+        self.conv0 = None if first else EqualizedConv2d(c_in, c_out, 3, bias=False)
+        self.conv1 = EqualizedConv2d(c_out, c_out, 3, bias=False)
         self.noise0, self.noise1 = NoiseInjection(c_out), NoiseInjection(c_out)
         self.bias0, self.bias1 = nn.Parameter(torch.zeros(c_out)), nn.Parameter(torch.zeros(c_out))
         self.adain0, self.adain1 = AdaIN(c_out, w_dim), AdaIN(c_out, w_dim)
@@ -174,7 +226,7 @@ class StyleGenerator(nn.Module):
         ins = [channels[0]] + list(channels[:-1])
         if kind == "adain":
             self.blocks = nn.ModuleList(_AdaINBlock(a, b, w_dim, i == 0) for i, (a, b) in enumerate(zip(ins, channels)))
-            self.to_rgb = _EqualConv2d(channels[-1], img_channels, 1)
+            self.to_rgb = EqualizedConv2d(channels[-1], img_channels, 1)
             self.noise_resolutions = [r for r in RESOLUTIONS for _ in range(2)]
         else:
             self.blocks = nn.ModuleList(_SkipBlock(a, b, w_dim, img_channels, i == 0)
@@ -202,12 +254,13 @@ class StyleGenerator(nn.Module):
         x = self.const.expand(n, -1, -1, -1)
         if self.kind == "adain":
             for b, block in enumerate(self.blocks):
-                x = block(x, ws[:, 2 * b], ws[:, 2 * b + 1], noise[2 * b:2 * b + 2], taps)
+                (l0, _, _), (l1, _, _) = block_levels(self.kind, b)
+                x = block(x, ws[:, l0], ws[:, l1], noise[2 * b:2 * b + 2], taps)
             return self.to_rgb(x)
         img, k = None, 0
         for b, block in enumerate(self.blocks):
-            levels = [ws[:, 0], ws[:, 1]] if b == 0 else [ws[:, 2 * b - 1], ws[:, 2 * b], ws[:, 2 * b + 1]]
-            used = 1 if b == 0 else 2
+            levels = [ws[:, level] for level, _, _ in block_levels(self.kind, b)]
+            used = len(levels) - 1            # one noise map per convolution (not the toRGB)
             x, img = block(x, img, levels, noise[k:k + used], taps)
             k += used
         return img
@@ -231,27 +284,13 @@ class StyleGenerator(nn.Module):
         return self.synthesis(self.styles(z, psi, z2, crossover), noise)
 
 
-def minibatch_stddev(x: Tensor, group: int = 4) -> Tensor:
-    """Append one channel: the standard deviation of each feature over groups of ``group`` samples,
-    averaged over features and pixels (Karras et al., 2018, section 3). A minimal private version;
-    chapter 7's :mod:`gantutor.layers.progressive` has the book's own."""
-    n, c, h, w = x.shape
-    g = min(group, n)
-    if n % g:
-        g = 1
-    y = x.reshape(g, n // g, c, h, w)
-    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [n // g]
-    y = y.repeat(g)[:, None, None, None].expand(n, 1, h, w)
-    return torch.cat([x, y], dim=1)
-
-
 class _ResBlock(nn.Module):
     """(conv 3x3, lrelu, conv 3x3, lrelu, 2x average pool) + (2x average pool, 1x1 conv), divided by sqrt(2)."""
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
-        self.conv0, self.conv1 = _EqualConv2d(c_in, c_in, 3), _EqualConv2d(c_in, c_out, 3)
-        self.skip = _EqualConv2d(c_in, c_out, 1, bias=False)
+        self.conv0, self.conv1 = EqualizedConv2d(c_in, c_in, 3), EqualizedConv2d(c_in, c_out, 3)
+        self.skip = EqualizedConv2d(c_in, c_out, 1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.avg_pool2d(lrelu(self.conv1(lrelu(self.conv0(x)))), 2)
@@ -264,11 +303,11 @@ class ResidualDiscriminator(nn.Module):
     def __init__(self, channels: Sequence[int] = (128, 128, 64, 32), img_channels: int = 3, mbstd_group: int = 4):
         super().__init__()
         c = list(channels)[::-1]  # widths at 32, 16, 8, 4
-        self.from_rgb = _EqualConv2d(img_channels, c[0], 1)
+        self.from_rgb = EqualizedConv2d(img_channels, c[0], 1)
         self.blocks = nn.ModuleList(_ResBlock(a, b) for a, b in zip(c, c[1:]))
-        self.conv = _EqualConv2d(c[-1] + 1, c[-1], 3)
-        self.fc = _EqualLinear(c[-1] * 16, c[-1])
-        self.out = _EqualLinear(c[-1], 1)
+        self.conv = EqualizedConv2d(c[-1] + 1, c[-1], 3)
+        self.fc = EqualizedLinear(c[-1] * 16, c[-1])
+        self.out = EqualizedLinear(c[-1], 1)
         self.img_channels, self.mbstd_group = img_channels, mbstd_group
 
     def forward(self, x: Tensor) -> Tensor:
@@ -278,5 +317,7 @@ class ResidualDiscriminator(nn.Module):
         h = lrelu(self.from_rgb(x))
         for block in self.blocks:
             h = block(h)
-        h = lrelu(self.conv(minibatch_stddev(h, self.mbstd_group)))
+        group = min(self.mbstd_group, h.shape[0])
+        group = group if h.shape[0] % group == 0 else 1   # a batch the group does not divide: groups of 1
+        h = lrelu(self.conv(minibatch_stddev(h, group)))
         return self.out(lrelu(self.fc(h.flatten(1)))).squeeze(1)
