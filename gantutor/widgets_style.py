@@ -3,7 +3,7 @@
 The picture is a PNG in an ``Image`` widget, so the saved widget state shows the last picture on a
 static web page; in a live kernel every slider redraws it.
 
-    StyleExplorer(G)      # psi, per-resolution psi, two seeds and a crossover level, noise per resolution
+    StyleExplorer(G)      # psi, per-level-group psi, two seeds and a crossover level, noise per resolution
     LiveRun(trainer)      # "Train" button: more steps of a StyleGAN2 run, losses and samples redrawn
 """
 from __future__ import annotations
@@ -15,15 +15,17 @@ import torch
 from matplotlib.figure import Figure
 
 from . import plots
-from .models.stylegan import RESOLUTIONS, StyleGenerator
+from .models.stylegan import RESOLUTIONS, StyleGenerator, describe_levels, level_resolution
 
 
 class StyleExplorer:
     """Sliders over a trained :class:`StyleGenerator` (eval mode, no gradients).
 
     Top row: source A, source B and their mix (levels below the crossover from A, the rest from B).
-    Bottom: 16 samples. Every picture uses the global psi times the psi of each resolution, and noise
-    only at the resolutions ticked (the noise maps are fixed per seed, so toggling shows their effect)."""
+    Bottom: 16 samples. Every picture uses the global psi times a per-level psi (one slider per group of
+    levels, grouped by the highest resolution each level modulates, see
+    :func:`~gantutor.models.stylegan.level_layers`; the tooltip lists the layers), and noise only at
+    the resolutions ticked (the noise maps are fixed per seed, so toggling shows their effect)."""
 
     def __init__(self, G: StyleGenerator, seed_a: int = 1, seed_b: int = 2, n_grid: int = 16):
         import ipywidgets as W
@@ -31,8 +33,16 @@ class StyleExplorer:
         self.G = G.eval()
         self.n_grid = n_grid
         self.psi = W.FloatSlider(value=0.7, min=0.0, max=1.2, step=0.05, description="psi")
-        self.level_psi = [W.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.1, description=f"psi {r}x{r}")
-                          for r in RESOLUTIONS]
+        # each level's psi slider is the one of the highest resolution it modulates (models.stylegan.level_layers)
+        self.slider_of_level = [RESOLUTIONS.index(level_resolution(i, G.kind)) for i in range(G.num_ws)]
+        self.level_psi = []
+        for k, r in enumerate(RESOLUTIONS):
+            levels = [i for i, s in enumerate(self.slider_of_level) if s == k]
+            span = f"w{levels[0]}" + (f"-{levels[-1]}" if len(levels) > 1 else "")
+            slider = W.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.1, description=f"psi {span}")
+            tip = f"levels {span}: {describe_levels(levels[0], levels[-1] + 1, G.kind)}"
+            setattr(slider, "tooltip" if "tooltip" in slider.keys else "description_tooltip", tip)  # 8.x / 7.7
+            self.level_psi.append(slider)
         self.seed_a = W.IntSlider(value=seed_a, min=0, max=99, description="seed A")
         self.seed_b = W.IntSlider(value=seed_b, min=0, max=99, description="seed B")
         self.crossover = W.IntSlider(value=4, min=0, max=G.num_ws, description="crossover")
@@ -50,7 +60,7 @@ class StyleExplorer:
         display(self.widget)
 
     def psi_per_level(self) -> List[float]:
-        return [self.psi.value * self.level_psi[i // 2].value for i in range(self.G.num_ws)]
+        return [self.psi.value * self.level_psi[self.slider_of_level[i]].value for i in range(self.G.num_ws)]
 
     def _noise(self, seed: int, n: int):
         g = torch.Generator().manual_seed(10_000 + seed)
@@ -72,7 +82,8 @@ class StyleExplorer:
         top, grid = self.images()
         fig = Figure(figsize=(10, 3.6), layout="constrained")
         axes = fig.subplots(1, 4, width_ratios=[1, 1, 1, 2.2])
-        names = ["source A", "source B", f"mix: levels < {self.crossover.value} from A"]
+        c = self.crossover.value
+        names = ["source A", "source B", f"mix: w0-{c - 1} from A" if c > 0 else "mix: all from B"]
         for ax, img, name in zip(axes, top, names):
             plots.sample_grid(img[None].clamp(-1, 1), nrow=1, ax=ax, title=name)
         plots.sample_grid(grid.clamp(-1, 1), nrow=int(np.ceil(np.sqrt(self.n_grid))), ax=axes[3],

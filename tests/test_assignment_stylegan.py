@@ -95,7 +95,9 @@ def _bn(x, y_s, y_b):
     (lambda x, s, b: s[:, :, None, None] * (x - x.mean(dim=(2, 3), keepdim=True)) / x.std(dim=(2, 3), keepdim=True)
      + b[:, :, None, None], "unbiased variance"),
     (lambda x, s, b: adain(x, b, s), "y_s and y_b are swapped"),
-    (lambda x, s, b: s[:, :, None, None] * x + b[:, :, None, None], "does not have mean y_b"),  # unnamed
+    (lambda x, s, b: adain(x, s.abs(), b), "you scaled by |y_s|"),
+    (lambda x, s, b: s[:, :, None, None] * x + b[:, :, None, None], "your output is not y_s[n, i]"),  # unnamed
+    (lambda x, s, b: adain(x, s.abs(), b, eps=0.1), "your output is not y_s[n, i]"),  # unnamed, plausible
     (lambda x, s, b: "nope", "return a torch.Tensor"),
 ])
 def test_adain_check_names_wrong_answers(fn, message, capsys):
@@ -114,6 +116,21 @@ def test_adain_check_names_wrong_answers(fn, message, capsys):
 def test_modconv_check_names_wrong_answers(kwargs, message, capsys):
     assert not checks.check_modulated_conv(lambda x, w, s, eps: _modconv(x, w, s, eps, **kwargs))
     assert message in capsys.readouterr().out
+
+
+def test_modconv_check_eps_message_says_what_the_missing_eps_does(capsys):
+    """The eps message once said w'' 'blows up' for tiny styles; without eps they are scaled up to unit
+    norm (finite), with eps the output stays near 0. Both facts, on the check's own tiny case."""
+    x, weight, s = checks._modconv_cases()[2]
+    without = _modconv(x, weight, s, use_eps=False)
+    with_eps = _modconv(x, weight, s)
+    assert torch.isfinite(without).all() and without.abs().max() > 0.1 and with_eps.abs().max() < 0.05
+    assert not checks.check_modulated_conv(lambda x, w, s, eps: _modconv(x, w, s, eps, use_eps=False))
+    out = capsys.readouterr().out
+    assert "scaled up to unit norm" in out and "blows up" not in out
+    # an eps of the student's own (ignoring the argument) is not named as "missing"
+    assert not checks.check_modulated_conv(lambda x, w, s, eps: _modconv(x, w, s, 1e-4))
+    assert "not a fixed value of your own" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn,message", [

@@ -3,7 +3,7 @@ in the verdict style of :mod:`gantutor.checks`: each check runs the student's co
 inputs, prints exactly ONE line and returns True or False.
 
 Common wrong answers are named: AdaIN normalising over the batch (batch norm) instead of per sample,
-the unbiased variance, y_s and y_b swapped; demodulating per input channel instead of per output
+the unbiased variance, y_s and y_b swapped, |y_s| instead of y_s; demodulating per input channel instead of per output
 channel, over the batch as well, without eps, or modulating the output channels; truncation toward
 zero (psi w) instead of toward w_avg, or with psi and 1 - psi swapped.
 """
@@ -50,6 +50,7 @@ def check_adain(fn: Callable) -> bool:
             torch.manual_seed(8)
             x = 2.0 * torch.randn(4, 3, 4, 4) + torch.randn(4, 3, 1, 1) * 3
             y_s, y_b = torch.rand(4, 3) + 0.5, torch.randn(4, 3)
+            y_s[1, 0], y_s[3, 2] = -0.8, -1.3     # the formula multiplies by y_s itself, sign included
         got = _tensor(_call(fn, x.clone(), y_s.clone(), y_b.clone()), x.shape, "the shape of x")
         want = _adain(x, y_s, y_b)
         if _same(got, want):
@@ -59,12 +60,14 @@ def check_adain(fn: Callable) -> bool:
                  (_adain(x, y_s, y_b, unbiased=True), "you used the unbiased variance (divided by H W - 1); "
                   "instance normalisation uses the population variance: unbiased=False"),
                  (_adain(x, y_b, y_s), "y_s and y_b are swapped: y_s scales (the new standard deviation), "
-                  "y_b shifts (the new mean)")]
+                  "y_b shifts (the new mean)"),
+                 (_adain(x, y_s.abs(), y_b), "you scaled by |y_s|: the formula multiplies the normalised map "
+                  "by y_s itself, so a negative y_s flips the map (its standard deviation is then -y_s)")]
         for wrong, message in named:
             if _same(got, wrong):
                 raise _Fail(message)
-        raise _Fail("your output does not have mean y_b[n, i] and standard deviation y_s[n, i] in each "
-                    "sample n and channel i")
+        raise _Fail("your output is not y_s[n, i] * (x[n, i] - mu) / sigma + y_b[n, i], with mu and sigma the "
+                    "mean and population standard deviation of sample n's channel i over its pixels")
     return _verdict("check_adain", body)
 
 
@@ -128,12 +131,14 @@ def check_modulated_conv(fn: Callable) -> bool:
         out = _call(fn, x.clone(), weight.clone(), s.clone(), 1e-8)
         if isinstance(out, torch.Tensor) and out.shape == (2, 2, 4, 4) and \
                 _same(out.detach(), _modconv(x, weight, s, use_eps=False), 1e-3):
-            raise _Fail("eps is missing: with very small styles sqrt(sum w'^2) is about 0 and w'' blows up "
-                        "(all-zero styles give 0 / 0 = NaN); add eps inside the square root")
+            raise _Fail("eps is missing: with tiny styles (sum_{i,k} w'_ijk^2 about 1e-12, far below eps = 1e-8) "
+                        "your w'' is still scaled up to unit norm, while sqrt(sum w'^2 + eps) is about sqrt(eps) "
+                        "and leaves the output near 0 (and all-zero styles would give 0 / 0 = NaN); add eps "
+                        "inside the square root")
         got = _tensor(out, (2, 2, 4, 4), "[N, C_out, H, W]")
         if not _same(got, _modconv(x, weight, s), 1e-3):
-            raise _Fail("with very small styles your output differs: add eps INSIDE the square root, "
-                        "sqrt(sum_{i,k} w'_ijk^2 + eps)")
+            raise _Fail("with tiny styles your output differs from w' / sqrt(sum_{i,k} w'_ijk^2 + eps): add the "
+                        "eps INSIDE the square root, using the eps argument (not after the root, and not a fixed value of your own)")
     return _verdict("check_modulated_conv", body)
 
 
