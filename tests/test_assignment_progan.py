@@ -1,5 +1,5 @@
 """Assignment 7 (ProGAN): nbval passes on the solution and fails on wrong answers (pixel norm over the
-batch axis; He's constant from fan_out; the blend after tanh); the checks of gantutor.checks.a07_progan
+batch axis; He's constant from fan_out; tanh wrapped around the blend); the checks of gantutor.checks.a07_progan
 pass the right answers and name every listed wrong answer, and give a generic FAIL for plausible wrong
 answers they do not name."""
 from __future__ import annotations
@@ -27,8 +27,8 @@ def runs(tmp_path_factory):
     fan_out = nb.solution_with(SOLUTION, tmp / "fan_out", "t2-code", "(in_channels * kernel_size * kernel_size)",
                                "(out_channels * kernel_size * kernel_size)")
     after = nb.solution_with(SOLUTION, tmp / "after", "t3-code",
-                             "torch.tanh(alpha * new_rgb + (1 - alpha) * old_up)",
-                             "alpha * torch.tanh(new_rgb) + (1 - alpha) * torch.tanh(old_up)")
+                             "return alpha * new_rgb + (1 - alpha) * old_up",
+                             "return torch.tanh(alpha * new_rgb + (1 - alpha) * old_up)")
     runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "batch": nb.start_nbval(batch),
                          "fan_out": nb.start_nbval(fan_out), "after": nb.start_nbval(after)})
     yield runs
@@ -43,7 +43,7 @@ def test_nbval_passes_on_the_solution(runs):
 @pytest.mark.parametrize("name,message", [
     ("batch", "check_pixel_norm: FAIL - you normalised over the batch axis"),
     ("fan_out", "check_equalized_conv: FAIL - you used fan_out"),
-    ("after", "check_fade_in_output: FAIL - you blended after the output activation"),
+    ("after", "check_fade_in_output: FAIL - you applied tanh after the blend"),
 ])
 def test_nbval_fails_on_wrong_answers(runs, name, message):
     rc, out, _ = runs(name)
@@ -138,35 +138,48 @@ def test_equalized_conv_check_names_wrong_answers(kwargs, message, capsys):
     assert out.startswith("check_equalized_conv: FAIL") and message in out
 
 
-def _fade(swap=False, after=False, mode="nearest", act=True):
+def _fade(swap=False, act=None, inside=False, mode="nearest"):
+    """A fade-in: right by default; alpha swapped; ``act`` (e.g. tanh) around the blend, or ``inside``
+    applied to each image before it; bilinear upsampling."""
     def fn(alpha, new, old):
         up = F.interpolate(old, scale_factor=2, mode=mode) if mode == "nearest" else \
             F.interpolate(old, scale_factor=2, mode=mode, align_corners=False)
         a = 1 - alpha if swap else alpha
-        if after:
-            return a * torch.tanh(new) + (1 - a) * torch.tanh(up)
+        if inside:
+            return a * act(new) + (1 - a) * act(up)
         out = a * new + (1 - a) * up
-        return torch.tanh(out) if act else out
+        return act(out) if act is not None else out
     return fn
 
 
 def test_fade_check_passes_right_answers(capsys):
     assert checks.check_fade_in_output(_fade())
-    assert checks.check_fade_in_output(lambda a, n, o: torch.tanh(torch.lerp(o.repeat_interleave(2, -1)
-                                                                              .repeat_interleave(2, -2), n, a)))
+    assert checks.check_fade_in_output(lambda a, n, o: torch.lerp(o.repeat_interleave(2, -1).repeat_interleave(2, -2),
+                                                                  n, a))
     assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+def test_the_right_fade_is_the_real_images_blend():
+    """The check's right answer is layers.progressive.blend_real's operation, and the model's."""
+    from gantutor.layers.progressive import blend_real
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert torch.allclose(_fade()(0.3, x, F.avg_pool2d(x, 2)), blend_real(x, 0.3), atol=1e-6)
 
 
 @pytest.mark.parametrize("fn,message", [
     (_fade(swap=True), "alpha is applied the wrong way round"),
-    (_fade(after=True), "you blended after the output activation; blend"),
-    (_fade(after=True, swap=True), "after the output activation, and alpha is the wrong way round"),
+    (_fade(act=torch.tanh), "you applied tanh after the blend: ProGAN's generator has no output activation"),
+    (_fade(act=torch.tanh, swap=True), "tanh after the blend (the generator has no output activation), and alpha "
+                                       "is the wrong way round"),
+    (_fade(act=torch.tanh, inside=True), "through tanh before blending"),
     (_fade(mode="bilinear"), "not bilinear"),
-    (_fade(act=False), "the output activation is missing"),
-    (lambda a, n, o: torch.tanh(a * n + (1 - a) * o), "must match the size"),  # no upsampling: torch says why
+    (_fade(act=lambda t: t.clamp(-1, 1)), "you clamped the blend"),
+    (lambda a, n, o: a * n + (1 - a) * o, "must match the size"),  # no upsampling: torch says why
     # plausible and not named: average-pooling the new image down instead of upsampling the old one
-    (lambda a, n, o: F.interpolate(torch.tanh(a * F.avg_pool2d(n, 2) + (1 - a) * o), scale_factor=2),
+    (lambda a, n, o: F.interpolate(a * F.avg_pool2d(n, 2) + (1 - a) * o, scale_factor=2),
      "your output differs from"),
+    # plausible and not named: a sigmoid-shaped activation around the blend
+    (_fade(act=torch.sigmoid), "your output differs from"),
 ])
 def test_fade_check_names_wrong_answers(fn, message, capsys):
     assert not checks.check_fade_in_output(fn)

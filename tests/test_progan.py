@@ -1,6 +1,6 @@
 """ProGAN (Karras et al., 2018): every layer against its formula (pixel norm, He constant with fan_in,
 equalised convolution and linear layers, minibatch standard deviation, fade-in and real-image blend),
-shapes at every stage, blend order and activation, one training step per stage, and growth across a
+shapes at every stage, the linear output and the pixel-space blend, the reset of Adam's state at phase changes, one training step per stage, and growth across a
 stage boundary through the common GameTrainer."""
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def test_shapes_at_every_stage(stage):
     for alpha in (0.0, 0.5, 1.0):
         x = G(z, stage, alpha)
         side = resolution(stage)
-        assert x.shape == (4, 3, side, side) and float(x.abs().max()) <= 1
+        assert x.shape == (4, 3, side, side) and torch.isfinite(x).all()
         assert D(x, stage, alpha).shape == (4,)
     if stage < 3:
         with pytest.raises(ValueError, match=f"x: expected images \\[N, 3, {side}, {side}\\] at stage {stage}"):
@@ -145,15 +145,19 @@ def test_shapes_at_every_stage(stage):
 
 
 def test_blend_order_in_both_networks():
-    """G: tanh(alpha * toRGB_s(block(h)) + (1 - alpha) * upsample(toRGB_{s-1}(h))), the blend BEFORE tanh;
-    D at alpha = 0 is the previous stage's D on the downsampled image."""
+    """G: alpha * toRGB_s(block(h)) + (1 - alpha) * upsample(toRGB_{s-1}(h)) with linear toRGB and no output
+    activation: the same pixel-space blend as blend_real's (G's two images as new and old); D at alpha = 0
+    is the previous stage's D on the downsampled image."""
     torch.manual_seed(0)
     G, D = progan_pair(latent_dim=6, channels=1, widths=WIDTHS)
     z = torch.randn(4, 6)
     h, prev = G.features(z, 2)
     new, old = G.to_rgb[2](h), upsample(G.to_rgb[1](prev))
-    assert torch.allclose(G(z, 2, 0.3), torch.tanh(0.3 * new + 0.7 * old), atol=1e-6)
-    assert not torch.allclose(G(z, 2, 0.3), 0.3 * torch.tanh(new) + 0.7 * torch.tanh(old), atol=1e-3)
+    assert torch.allclose(G(z, 2, 0.3), 0.3 * new + 0.7 * old, atol=1e-6)
+    assert torch.allclose(G(z, 2, 0.3), fade_in(0.3, G(z, 2), upsample(G(z, 1))), atol=1e-6)
+    assert not torch.allclose(G(z, 2, 0.3), torch.tanh(0.3 * new + 0.7 * old), atol=1e-3)
+    assert float(G(z * 50, 3).abs().max()) > 0  # linear: nothing bounds the output
+    assert torch.allclose(blend_real(old, 0.3), 0.3 * old + 0.7 * upsample(downsample(old)))
     assert torch.allclose(G(z, 2, 0.0), upsample(G(z, 1)), atol=1e-6)  # alpha = 0: the old image, upsampled
     x = torch.rand(4, 1, 16, 16) * 2 - 1
     assert torch.allclose(D(x, 2, 0.0), D(downsample(x), 1), atol=1e-5)
@@ -205,6 +209,40 @@ def test_growth_across_a_stage_boundary():
     assert x.shape == (8, 1, 8, 8)
     no_fade = _tiny_game(stage_steps=2, fade_steps=4, fade=False)
     assert [no_fade.schedule(s) for s in (1, 2, 3, 7)] == [(0, 1.0), (1, 1.0), (1, 1.0), (1, 1.0)]
+
+
+def test_adam_state_is_reset_when_a_phase_begins():
+    """The official code's reset_opt_for_new_lod: at the start of every fade-in and of every stable phase
+    after it, both optimisers forget their moments and step counts."""
+    game = _tiny_game(stage_steps=2, fade_steps=2)
+    cfg = TrainConfig(steps=7, batch_size=8, gp_weight=10.0, lr_g=1e-3, lr_d=1e-3, betas=(0.0, 0.99),
+                      log_every=1, progress=False)
+    t = GameTrainer(game, cfg)
+    steps_seen = []
+    t.callbacks.append(lambda tr: steps_seen.append(max(int(s["step"]) for s in tr.opt_g.state.values())))
+    t.run()
+    assert game.optimizer_resets == [2, 4, 6]   # fade of 8x8, stable 8x8, fade of 16x16
+    # Adam's step count after each step: 1, 2, then from 1 again after each reset
+    assert steps_seen == [1, 2, 1, 2, 1, 2, 1]
+    kept = _tiny_game(stage_steps=2, fade_steps=2, reset_optimizers=False)
+    t2 = GameTrainer(kept, cfg)
+    t2.run()
+    assert kept.optimizer_resets == [] and max(int(s["step"]) for s in t2.opt_d.state.values()) == 7
+    no_fade = _tiny_game(stage_steps=2, fade_steps=2, fade=False)
+    GameTrainer(no_fade, cfg).run()
+    assert no_fade.optimizer_resets == [2, 6]    # new stages only
+
+
+def test_samples_are_clamped_only_for_display():
+    game = _tiny_game(stage_steps=1, fade_steps=1, fixed_stage=1)
+    t = GameTrainer(game, TrainConfig(steps=1, batch_size=8, progress=False))
+    with torch.no_grad():
+        game.G.to_rgb[1].bias.fill_(3.0)      # push the raw output out of [-1, 1]
+    z = torch.randn(5, 6)
+    raw = game.G(z, 1)
+    assert float(raw.max()) > 1
+    assert torch.equal(t.sample(5, z=z), raw.clamp(-1, 1).detach())
+    assert torch.equal(t.sample(5, z=z, clamp=False), raw.detach())
 
 
 def test_game_rejects_mismatched_data():

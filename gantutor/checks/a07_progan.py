@@ -9,8 +9,12 @@ Common wrong answers are named: pixel norm over the wrong axis (batch, or the sp
 and pixels together), the missing square (the seed's formula), unit length instead of unit RMS, the
 missing square root; the He constant computed from fan_out or without the kernel's k * k, the scale
 applied at initialisation instead of at run time, divided instead of multiplied, a missing padding;
-the fade-in's alpha applied the wrong way round, and the blend taken after the output activation, or
-with bilinear instead of nearest-neighbour upsampling. A check never raises on a wrong answer.
+the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of the
+blend) or applied to each image before it (the blend of tanh's), or bilinear instead of
+nearest-neighbour upsampling. (ProGAN's generator has no output activation: toRGB is linear, so the
+fade-in blends two images in pixel space, exactly as the real images are blended. "The blend taken
+after the output activation" is not a wrong answer in that design, since there is no activation;
+what is wrong is any activation around or inside the blend.) A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -171,9 +175,11 @@ def _check_equalized_conv_is_a_layer(cls: Callable, conv: nn.Module, x, w, b, c:
 
 
 def check_fade_in_output(fn: Callable) -> bool:
-    """``fn(alpha, new_rgb, old_rgb)``: the generator's image during a fade-in, from the new block's raw
-    toRGB output new_rgb [N, C, 2S, 2S] and the previous stage's raw toRGB output old_rgb [N, C, S, S]:
-    tanh(alpha * new_rgb + (1 - alpha) * upsample_nearest(old_rgb)), the blend BEFORE the activation."""
+    """``fn(alpha, new_rgb, old_rgb)``: the generator's image during a fade-in (Karras et al., 2018,
+    figure 2 b), from the new block's toRGB output new_rgb [N, C, 2S, 2S] and the previous stage's toRGB
+    output old_rgb [N, C, S, S]: alpha * new_rgb + (1 - alpha) * upsample_nearest(old_rgb). toRGB is
+    linear and nothing follows (no output activation), so this is the same pixel-space blend as the
+    real images' alpha * x + (1 - alpha) * upsample(downsample(x)); the check verifies that too."""
     def body():
         g = torch.Generator().manual_seed(5)
         new, old = 1.5 * torch.randn(3, 2, 8, 8, generator=g), 1.5 * torch.randn(3, 2, 4, 4, generator=g)
@@ -182,25 +188,38 @@ def check_fade_in_output(fn: Callable) -> bool:
         n64 = new.double()
         for alpha in (0.2, 0.0, 0.7, 1.0):
             out = _as_tensor(_call(fn, alpha, new.clone(), old.clone()), "your function")
-            want = torch.tanh(alpha * n64 + (1 - alpha) * up)
+            want = alpha * n64 + (1 - alpha) * up
             if out.shape != want.shape:
                 raise _Fail(f"the output has shape {list(out.shape)}, expected {list(want.shape)}: upsample "
                             "old_rgb 2x (nearest neighbour) before blending")
             if _same(out, want):
                 continue
             for wrong, message in [
-                (torch.tanh((1 - alpha) * n64 + alpha * up), "alpha is applied the wrong way round: alpha weights "
-                 "the NEW block (alpha = 0 is the old network, 1 the new one)"),
-                (alpha * torch.tanh(n64) + (1 - alpha) * torch.tanh(up), "you blended after the output activation; "
-                 "blend the raw toRGB outputs, then apply tanh once"),
-                ((1 - alpha) * torch.tanh(n64) + alpha * torch.tanh(up), "you blended after the output activation, "
-                 "and alpha is the wrong way round"),
-                (torch.tanh(alpha * n64 + (1 - alpha) * up_bilinear), "upsample with nearest-neighbour filtering "
-                 "(the paper's 2x), not bilinear"),
-                (alpha * n64 + (1 - alpha) * up, "the output activation is missing: return tanh of the blend"),
+                ((1 - alpha) * n64 + alpha * up, "alpha is applied the wrong way round: alpha weights the NEW "
+                 "block (alpha = 0 is the old network, 1 the new one)"),
+                (torch.tanh(alpha * n64 + (1 - alpha) * up), "you applied tanh after the blend: ProGAN's "
+                 "generator has no output activation (toRGB is linear), and tanh(blend) is not the pixel-space "
+                 "blend alpha * x + (1 - alpha) * up(down(x)) that the real images get, so D would see fakes "
+                 "and reals faded differently"),
+                (torch.tanh((1 - alpha) * n64 + alpha * up), "you applied tanh after the blend (the generator "
+                 "has no output activation), and alpha is the wrong way round"),
+                (alpha * torch.tanh(n64) + (1 - alpha) * torch.tanh(up), "you passed both images through tanh "
+                 "before blending: toRGB is linear and the generator has no output activation; blend the raw "
+                 "toRGB outputs"),
+                (alpha * n64 + (1 - alpha) * up_bilinear, "upsample with nearest-neighbour filtering (the "
+                 "paper's 2x, and the one the real images' blend uses), not bilinear"),
+                ((alpha * n64 + (1 - alpha) * up).clamp(-1, 1), "you clamped the blend to [-1, 1]: the "
+                 "generator's output is linear; clamp only when you display the images"),
             ]:
                 if _same(out, wrong):
                     raise _Fail(message)
-            raise _Fail(f"at alpha = {alpha} your output differs from tanh(alpha * new_rgb + (1 - alpha) * "
-                        "upsample_nearest(old_rgb))")
+            raise _Fail(f"at alpha = {alpha} your output differs from alpha * new_rgb + (1 - alpha) * "
+                        "upsample_nearest(old_rgb)")
+        # the blend the real images get: new = x, old = downsample(x); the same operation
+        x = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
+        out = _as_tensor(_call(fn, 0.4, x.clone(), F.avg_pool2d(x, 2)), "your function")
+        real = 0.4 * x.double() + 0.6 * F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="nearest").double()
+        if not _same(out, real):
+            raise _Fail("on new_rgb = x, old_rgb = downsample(x) your blend differs from the real images' "
+                        "0.4 x + 0.6 upsample(downsample(x))")
     return _verdict("check_fade_in_output", body)

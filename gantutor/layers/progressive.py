@@ -5,11 +5,13 @@
 * equalised learning rate (section 4.1): weights drawn from N(0, 1) and multiplied at run time by He's
   constant c = gain / sqrt(fan_in) (:func:`he_constant`, gain sqrt(2)): :class:`EqualizedConv2d`,
   :class:`EqualizedLinear`;
-* :func:`minibatch_stddev` (section 3): the standard deviation of each feature at each pixel over a
-  group of samples, averaged into one number per group and appended as one constant feature map;
+* :func:`minibatch_stddev` (section 3, "increasing variation using minibatch standard deviation"): the
+  standard deviation of each feature at each pixel over a group of M samples, averaged into one number
+  per group and appended as one constant feature map, so that D can see how varied its batch is;
 * the fade-in of a new block (section 2, figure 2): :func:`fade_in` = alpha * new + (1 - alpha) * old,
   with :func:`upsample` (nearest neighbour, 2x) and :func:`downsample` (2 x 2 average pooling), and the
-  real images blended the same way, :func:`blend_real`.
+  real images blended the same way, :func:`blend_real`. The generator's toRGB is linear and it has no
+  output activation, so its faded image is a blend of two images in pixel space, the same operation.
 """
 from __future__ import annotations
 
@@ -108,22 +110,24 @@ class EqualizedLinear(nn.Module):
 
 
 def minibatch_stddev(x: Tensor, group_size: int = 4, eps: float = 1e-8) -> Tensor:
-    """Section 3: x [N, C, H, W] -> [N, C + 1, H, W]. The batch is split into groups of ``group_size``
-    samples (sample n in group n mod (N / G), as the official code's reshape [G, N/G, ...] does); in
-    each group, the standard deviation of every feature at every pixel over the group's samples,
+    """Section 3: x [N, C, H, W] -> [N, C + 1, H, W]. The batch is split into groups of M = ``group_size``
+    samples (sample n in group n mod (N / M), as the official code's reshape [M, N/M, ...] does); in
+    each group, the standard deviation of every feature at every pixel over the group's M samples,
     sqrt(mean((x - mean)^2) + eps), is averaged over features and pixels into one number, which fills the
-    extra feature map of every sample in that group. G = min(group_size, N) must divide N."""
+    extra feature map of every sample in that group. M = min(group_size, N) must divide N. (The paper
+    introduces it to increase the variation of the generated images: D can tell a batch of too-similar
+    fakes from a batch of reals by this one statistic.)"""
     _check_maps(x, "x")
     V.positive_int("group_size", group_size)
     n, c, h, w = x.shape
-    g = min(group_size, n)
-    if g < 1 or n % g:
-        raise ValueError(f"x: the batch size {n} must be a multiple of the group size {g}")
-    y = x.reshape(g, n // g, c, h, w)
+    m = min(group_size, n)
+    if m < 1 or n % m:
+        raise ValueError(f"x: the batch size {n} must be a multiple of the group size {m}")
+    y = x.reshape(m, n // m, c, h, w)
     y = y - y.mean(dim=0, keepdim=True)
-    std = (y.pow(2).mean(dim=0) + eps).sqrt()        # [N/G, C, H, W]
-    s = std.mean(dim=(1, 2, 3))                      # [N/G]: one number per group
-    s = s.repeat(g)[:, None, None, None].expand(n, 1, h, w)
+    std = (y.pow(2).mean(dim=0) + eps).sqrt()        # [N/M, C, H, W]
+    s = std.mean(dim=(1, 2, 3))                      # [N/M]: one number per group
+    s = s.repeat(m)[:, None, None, None].expand(n, 1, h, w)
     return torch.cat([x, s], dim=1)
 
 
@@ -178,6 +182,10 @@ def fade_in(alpha: float, new: Tensor, old: Tensor) -> Tensor:
 
 
 def blend_real(x: Tensor, alpha: float) -> Tensor:
-    """Real images x [N, C, S, S] at the current resolution during a fade-in (figure 2's caption): alpha * x +
-    (1 - alpha) * upsample(downsample(x)), the mirror of what G's output is at that alpha."""
+    """Real images x [N, C, S, S] at the current resolution during a fade-in (figure 2's caption, and the
+    official code's process_reals): alpha * x + (1 - alpha) * upsample(downsample(x)), a blend of two
+    images in pixel space. G's faded output is the same operation, alpha * new image + (1 - alpha) *
+    upsample(old image), because its toRGB layers are linear and nothing follows the blend (no output
+    activation): with an activation after the blend, tanh(alpha a + (1 - alpha) b) would differ from
+    alpha tanh(a) + (1 - alpha) tanh(b) in between, and D would see fakes and reals blended differently."""
     return fade_in(alpha, x, upsample(downsample(x)))

@@ -5,15 +5,19 @@ at 4 * 2**s pixels). Table 2 of the paper, scaled down:
 
 * G: z normalised by pixel norm; a dense layer to a 4 x 4 map and a 3 x 3 conv; then per stage a block
   "2x nearest upsampling, 3 x 3 conv, 3 x 3 conv", each conv followed by LeakyReLU(0.2) and pixel norm;
-  ``toRGB`` is a 1 x 1 conv from any stage's features to the image. During the fade-in of stage s
-  (figure 2 b) the output is alpha * toRGB_s(block_s(h)) + (1 - alpha) * upsample(toRGB_{s-1}(h)).
-  One departure: the paper's output is linear; here tanh follows the blend, so samples lie in [-1, 1]
-  like the data and the book's metrics (the blend is taken BEFORE the activation).
+  ``toRGB`` is a linear 1 x 1 conv from any stage's features to the image, and there is NO output
+  activation (as in the paper and the official code): G's images live in pixel space, unbounded, and
+  are clamped to [-1, 1] only where they are shown or scored (:meth:`ProGANGame.sample`). During the
+  fade-in of stage s (figure 2 b) the image is alpha * toRGB_s(block_s(h)) + (1 - alpha) *
+  upsample(toRGB_{s-1}(h)): a blend of two images in pixel space, exactly the blend the real images get
+  (:func:`gantutor.layers.progressive.blend_real`).
 * D mirrors it: ``fromRGB`` 1 x 1 convs; per stage "3 x 3 conv, 3 x 3 conv, 2 x 2 average pooling";
   the 4 x 4 head is minibatch standard deviation, a 3 x 3 conv, a 4 x 4 conv (to 1 x 1) and a linear
   layer to one score. During a fade-in: alpha * block_s(fromRGB_s(x)) + (1 - alpha) * fromRGB_{s-1}(downsample(x)).
-* every layer has an equalised learning rate (weights N(0, 1), scaled at run time by sqrt(2 / fan_in);
-  toRGB and the last linear layer with gain 1, as in the official code).
+* every layer has an equalised learning rate (weights N(0, 1), scaled at run time by gain / sqrt(fan_in),
+  gain sqrt(2)); as in the official code, toRGB and D's last linear layer use gain 1 and G's first dense
+  layer (z -> 4 x 4 map) gain sqrt(2) / 4, i.e. scale sqrt(2) / (4 sqrt(latent_dim)) = sqrt(2 / (16
+  latent_dim)): He's constant as if the fan-in were the 16 positions times the latent size.
 
 :class:`ProGANGame` trains them with WGAN-GP plus the drift term eps_drift E[D(x)^2] (appendix A.1).
 """
@@ -60,7 +64,8 @@ class _ValidConv4(EqualizedConv2d):
 
 
 class ProGANGenerator(nn.Module):
-    """G(z, stage, alpha) -> images [N, channels, 4 * 2**stage, same] in [-1, 1]."""
+    """G(z, stage, alpha) -> images [N, channels, 4 * 2**stage, same], linear output (data scale [-1, 1],
+    not clamped)."""
 
     def __init__(self, latent_dim: int = 128, channels: int = 1, widths: Sequence[int] = (128, 128, 64, 32),
                  pixelnorm: bool = True):
@@ -97,9 +102,9 @@ class ProGANGenerator(nn.Module):
         _check_stage(stage, alpha, self.n_stages)
         h, prev = self.features(z, stage)
         out = self.to_rgb[stage](h)
-        if stage > 0 and alpha < 1.0:
+        if stage > 0 and alpha < 1.0:  # two images blended in pixel space, like blend_real's reals
             out = fade_in(alpha, out, upsample(self.to_rgb[stage - 1](prev)))
-        return torch.tanh(out)  # after the blend
+        return out  # linear: no output activation (the paper's toRGB is the last layer)
 
 
 class ProGANDiscriminator(nn.Module):
@@ -152,14 +157,21 @@ class ProGANGame(Game):
     lambda = ``config.gp_weight`` (10), eps_drift = ``drift`` (0.001). :meth:`begin_step` sets (stage,
     alpha) from :func:`gantutor.train.schedules.growth_stage`; real images (at full size in the sampler)
     are average-pooled to the stage's side and blended at the same alpha as G's output
-    (:func:`gantutor.layers.progressive.blend_real`). ``fade=False`` switches new blocks on at once
-    (alpha = 1); ``fixed_stage`` trains one resolution from the start (the non-growing baseline).
+    (:func:`gantutor.layers.progressive.blend_real`), the same pixel-space blend as G's output.
+    ``fade=False`` switches new blocks on at once (alpha = 1); ``fixed_stage`` trains one resolution
+    from the start (the non-growing baseline).
+
+    ``reset_optimizers`` (default True, as the official code's ``reset_opt_for_new_lod``): whenever a
+    phase begins (a fade-in, or the stable phase after it; with ``fade=False`` a new stage), both
+    optimisers' state (Adam's moments and step counts) is dropped, so the new layers and the changed
+    problem start from fresh moment estimates. ``optimizer_resets`` lists the steps where it happened.
     """
 
     log_keys = ("d_loss", "g_loss", "critic_gap", "drift", "stage", "alpha", "resolution")
 
     def __init__(self, G: ProGANGenerator, D: ProGANDiscriminator, sampler: Sampler, stage_steps: int,
-                 fade_steps: int, drift: float = 0.001, fade: bool = True, fixed_stage: Optional[int] = None):
+                 fade_steps: int, drift: float = 0.001, fade: bool = True, fixed_stage: Optional[int] = None,
+                 reset_optimizers: bool = True):
         if G.n_stages != D.n_stages:
             raise ValueError(f"D: expected {G.n_stages} stages like G, got {D.n_stages}")
         side = resolution(G.n_stages - 1)
@@ -170,6 +182,8 @@ class ProGANGame(Game):
         self.stage_steps, self.fade_steps, self.drift, self.fade = stage_steps, fade_steps, float(drift), fade
         self.fixed_stage = fixed_stage
         self.stage, self.alpha = (fixed_stage, 1.0) if fixed_stage is not None else (0, 1.0)
+        self.reset_optimizers, self.optimizer_resets = bool(reset_optimizers), []
+        self._phase: Optional[Tuple[int, bool]] = None
         self.device = torch.device("cpu")
 
     def networks(self) -> Dict[str, nn.Module]:
@@ -193,6 +207,12 @@ class ProGANGame(Game):
 
     def begin_step(self, trainer: GameTrainer) -> None:
         self.stage, self.alpha = self.schedule(trainer.step_count)
+        phase = (self.stage, self.alpha < 1.0)      # (stage, fading?): the official code's floor/ceil of lod
+        if self._phase is not None and phase != self._phase and self.reset_optimizers:
+            for opt in (trainer.opt_g, trainer.opt_d):
+                opt.state.clear()                   # Adam: m, v and the step count start again from 0
+            self.optimizer_resets.append(trainer.step_count)
+        self._phase = phase
 
     def real_batch(self, n: int) -> Tensor:
         """n real images at the current stage's side, blended at the current alpha during a fade-in."""
@@ -223,9 +243,10 @@ class ProGANGame(Game):
                     stage=float(self.stage), alpha=float(self.alpha), resolution=float(resolution(self.stage)))
 
     def sample(self, t: GameTrainer, n: int, z: Optional[Tensor] = None, stage: Optional[int] = None,
-               alpha: Optional[float] = None, full_size: bool = False) -> Tensor:
+               alpha: Optional[float] = None, full_size: bool = False, clamp: bool = True) -> Tensor:
         """n samples at the current (or given) stage and alpha; ``full_size`` upsamples them (nearest)
-        to the last stage's side."""
+        to the last stage's side. G's output is linear; ``clamp`` (default) clips it to the data range
+        [-1, 1] for display and scoring, as the official code does when it converts images to 8 bits."""
         stage = self.stage if stage is None else stage
         alpha = self.alpha if alpha is None else alpha
         if z is None:
@@ -233,6 +254,8 @@ class ProGANGame(Game):
         if tuple(z.shape) != (n, self.latent_dim):
             raise ValueError(f"z: expected shape [{n}, {self.latent_dim}], got {list(z.shape)}")
         out = t.sampling_generator()(z.to(self.device), stage, alpha)
+        if clamp:
+            out = out.clamp(-1.0, 1.0)
         while full_size and out.shape[-1] < resolution(self.G.n_stages - 1):
             out = upsample(out)
         return out
