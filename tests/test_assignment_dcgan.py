@@ -102,9 +102,19 @@ def test_checks_pass_on_right_answers(capsys):
     assert checks_dcgan.check_generator_stack(lambda d, n: nn.Sequential(*[
         nn.ReLU(True) if isinstance(m, nn.ReLU) else m for m in _stack(d, n)]))
     assert checks_dcgan.check_d_train_step(_d_step)
-    # sigmoid + BCELoss is the same loss (less stable at extreme logits, fine here)
-    assert checks_dcgan.check_d_train_step(lambda D, G, o, x, z: _sigmoid_step(D, G, o, x, z))
+    # the same loss through softplus (stable) or nn.BCEWithLogitsLoss
+    assert checks_dcgan.check_d_train_step(_softplus_step)
     assert capsys.readouterr().out.count(": PASS\n") == 6
+
+
+def _softplus_step(D, G, opt, x, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = F.softplus(-D(x)).mean() + F.softplus(D(fake)).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
 
 
 def _sigmoid_step(D, G, opt, x, z):
@@ -195,3 +205,57 @@ def test_generator_stack_with_relu_before_batch_norm_fails(capsys):
                              nn.ReLU(), nn.BatchNorm2d(ngf), nn.ConvTranspose2d(ngf, 1, 4, 2, 1, bias=False), nn.Tanh())
     assert not checks_dcgan.check_generator_stack(swapped)
     assert "BatchNorm2d, then ReLU" in capsys.readouterr().out
+
+
+def _log_sigmoid_step(D, G, opt, x, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = -torch.log(torch.sigmoid(D(x))).mean() - torch.log(1 - torch.sigmoid(D(fake))).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+@pytest.mark.parametrize("fn", [_log_sigmoid_step, _sigmoid_step], ids=["log-sigmoid", "sigmoid+BCELoss"])
+def test_d_step_check_rejects_unstable_losses_with_the_stability_hint(fn, capsys):
+    """A referee's wrong answer: log(sigmoid(.)) passed on the small logits of the check's network.
+    Both forms are right on ordinary logits (the first comparison) and wrong near +50."""
+    D, G, opt, x, z = checks_dcgan._step_setup()
+    with torch.no_grad():
+        assert D(x).abs().max() < 10          # the ordinary case: the unstable forms still agree there
+    assert not checks_dcgan.check_d_train_step(fn)
+    out = capsys.readouterr().out
+    assert "near +50" in out and "softplus" in out and "..." not in out
+
+
+def test_d_step_large_logit_case_has_logits_near_50():
+    D, G, opt, x, z = checks_dcgan._step_setup(checks_dcgan.LARGE_LOGIT)
+    with torch.no_grad():
+        logits = torch.cat([D(x), D(G(z))])
+    assert (logits - 50).abs().max() < 5 and (torch.sigmoid(logits) == 1).all()
+
+
+def test_d_step_check_names_zero_grad_after_backward(capsys):
+    """A referee's wrong answer: backward(), zero_grad(), step() was told to call step()."""
+    def late_zero_grad(D, G, opt, x, z):
+        with torch.no_grad():
+            fake = G(z)
+        loss = F.softplus(-D(x)).mean() + F.softplus(D(fake)).mean()
+        loss.backward()
+        opt.zero_grad()
+        opt.step()
+        return loss
+
+    def no_step(D, G, opt, x, z):
+        with torch.no_grad():
+            fake = G(z)
+        loss = F.softplus(-D(x)).mean() + F.softplus(D(fake)).mean()
+        opt.zero_grad()
+        loss.backward()
+        return loss
+
+    assert not checks_dcgan.check_d_train_step(late_zero_grad)
+    assert not checks_dcgan.check_d_train_step(no_step)
+    late, missing = capsys.readouterr().out.splitlines()
+    assert "BEFORE loss.backward()" in late and "call opt_d.step() after loss.backward()" in missing

@@ -10,8 +10,10 @@ kernel with stride 2 (13 x 13 instead of 14 x 14, or 14 x 14 with ``output_paddi
 divisible by its stride), a missing tanh, batch norm on the output layer, fakes not detached in the
 discriminator's step, real and fake labels swapped, stale gradients, one mixed real+fake batch through a
 batch-normalised D, one mean over the real and fake batches together (the discriminator's step is
-checked with 16 real and 12 fake images, so that answer differs from the sum of the two means). A check
-never raises on a wrong answer.
+checked with 16 real and 12 fake images, so that answer differs from the sum of the two means), a loss
+computed from sigmoid outputs (log(sigmoid(l)), nn.BCELoss: the step is checked again with logits near
++50, where those lose the gradient), zero_grad() called after backward(). A check never raises on a
+wrong answer.
 """
 from __future__ import annotations
 
@@ -22,11 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
-from .common import _Fail, _call, _verdict, compare_d_step
+from .common import STABILITY_HINT, _Fail, _call, _verdict, compare_d_step
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 
 __all__ = ["check_transposed_output_size", "check_generator_stack", "check_d_train_step"]
 
+LARGE_LOGIT = 50.0   # the D-step check's second case: every logit near +50 (sigmoid rounds to 1 in float32)
 SIZE_CASES = [(7, 4, 2, 1), (14, 4, 2, 1), (1, 7, 1, 0), (1, 4, 1, 0), (5, 3, 2, 1), (3, 3, 1, 0),
               (4, 5, 3, 2), (6, 3, 2, 0)]
 
@@ -133,20 +136,25 @@ def check_generator_stack(fn: Callable) -> bool:
 
 # ---- the discriminator's step -------------------------------------------------------------------
 
-def _step_setup():
+def _step_setup(shift: float = 0.0):
     """Tiny seeded DCGAN pair at 28 x 28, an SGD optimiser for D, and stale gradients everywhere; 16 real
-    images and 12 codes (unequal sizes: one mean over both batches differs from the sum of the two means)."""
+    images and 12 codes (unequal sizes: one mean over both batches differs from the sum of the two means).
+    ``shift`` > 0 gives D's last convolution a bias of ``shift``: every logit is then near +shift, a
+    discriminator confidently wrong about the fakes, where log(1 - sigmoid(l)) rounds to log(0)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(6)
         G, D = DCGANGenerator(8, 28, 1, 4), DCGANDiscriminator(28, 1, 4)
+        if shift:
+            D.main[-1].bias = nn.Parameter(torch.full((1,), float(shift)))
         x_real, z = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randn(12, 8)
         for p in list(D.parameters()) + list(G.parameters()):
             p.grad = 0.5 * torch.randn_like(p)
     return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
 
 
-def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False, pooled: float = 0.0):
-    D, G, opt, x_real, z = _step_setup()
+def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False, pooled: float = 0.0,
+            shift: float = 0.0):
+    D, G, opt, x_real, z = _step_setup(shift)
     with torch.no_grad():
         fake = G(z)
     if joint:
@@ -188,4 +196,13 @@ def check_d_train_step(fn: Callable) -> bool:
             (dict(pooled=2.0), _POOLED),
         ], "D's weights after your step differ from one optimiser step on the binary cross-entropy "
            "of D(x_real) (label 1) and D(G(z)) (label 0)")
+        # The same step with logits near +LARGE_LOGIT: only a loss computed stably from the logits is right
+        # (any failure here is one: the step was right on ordinary logits; nn.BCELoss's zero gradients
+        # there would otherwise read as "D's weights did not change").
+        try:
+            compare_d_step(fn, lambda: _step_setup(LARGE_LOGIT), lambda **kw: _replay(shift=LARGE_LOGIT, **kw),
+                           [], "")
+        except _Fail:
+            raise _Fail(f"wrong only when D's logits are near +{LARGE_LOGIT:g}: {STABILITY_HINT}; nn.BCELoss "
+                        f"on sigmoid outputs fails there too") from None
     return _verdict("check_d_train_step", body)

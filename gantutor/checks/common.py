@@ -116,6 +116,10 @@ def compare_d_step(fn: Callable, setup: Callable, replay: Callable, wrong_answer
     if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
         raise _Fail("G's weights changed: this step updates only the discriminator")
     if _params_close(d_after, d_before):
+        if all(p.grad is None or not bool(p.grad.any()) for p in D.parameters()):
+            raise _Fail("D's weights did not change and its gradients were empty when the step ran: call "
+                        "opt_d.zero_grad() BEFORE loss.backward() (zero_grad() after backward() wipes the "
+                        "gradients the step needs), then opt_d.step()")
         raise _Fail("D's weights did not change: call opt_d.step() after loss.backward()")
     if not _params_close(d_after, want):
         for kwargs, message in wrong_answers:
