@@ -15,6 +15,7 @@ import torch.nn.functional as Fn
 from matplotlib.figure import Figure
 
 from . import plots
+from .train.schedules import lr_factor
 
 Tensor = torch.Tensor
 
@@ -42,7 +43,10 @@ def with_noise(images: Tensor, grey_levels: float, seed: int = 0) -> Tensor:
 
 class CycleDashboard:
     """Step trains ``steps_per_update`` more generator steps; the picture shows x, G(x), F(G(x)) and
-    y, F(y), G(F(y)) for fixed images, and the losses so far."""
+    y, F(y), G(F(y)) for fixed images, and the losses so far. Training stops where the trainer's decay
+    schedule ends (``config.steps``, where the learning rate reaches its final value, 0 for CycleGAN):
+    Step then trains no further and is disabled; the status line shows the step, the planned steps and
+    the learning rate of the next step."""
 
     def __init__(self, trainer, x: Tensor, y: Tensor, steps_per_update: int = 20):
         import ipywidgets as W
@@ -90,10 +94,31 @@ class CycleDashboard:
         ax.set(xlabel="generator step", title="losses")
         self.image.value = plots.figure_png(fig)
         tail = f", G loss {h.g_loss[-1]:.3f}, D loss {h.d_loss[-1]:.3f}" if h.step else ""
-        self.status.value = f"<b>step {self.trainer.step_count}</b>{tail}"
+        left, cfg = self.remaining(), self.trainer.config
+        if left is None:
+            plan = ""
+        elif left > 0:
+            lr = self.trainer.base_lr[0] * lr_factor(self.trainer.step_count, cfg.steps, cfg.lr_final,
+                                                      cfg.lr_schedule, cfg.lr_decay_start)
+            plan = f" of {cfg.steps} planned (next step's learning rate {lr:.2g})"
+        else:
+            plan = f" of {cfg.steps} planned: the schedule is done, its learning rate has reached {cfg.lr_final:g}"
+        self.step_btn.disabled = left == 0
+        self.status.value = f"<b>step {self.trainer.step_count}</b>{plan}{tail}"
+
+    def remaining(self) -> Optional[int]:
+        """Steps left before the trainer's learning-rate schedule ends (None: a constant rate, no end)."""
+        cfg = self.trainer.config
+        if cfg.lr_final == 1.0:
+            return None
+        return max(cfg.steps - self.trainer.step_count, 0)
 
     def run(self, steps: int) -> "CycleDashboard":
-        self.trainer.run(steps, progress=False)
+        """Train ``steps`` more generator steps, or as many as the schedule has left; then redraw."""
+        left = self.remaining()
+        steps = steps if left is None else min(steps, left)
+        if steps > 0:
+            self.trainer.run(steps, progress=False)
         self.refresh()
         return self
 

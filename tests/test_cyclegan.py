@@ -18,7 +18,7 @@ from gantutor.metrics.translation import (base_codepoint, nearest_neighbour, pai
 from gantutor.models.cyclegan import (CycleGenerators, PatchDiscriminator, ResnetGenerator, conv_geometry,
                                       init_normal_, receptive_field)
 from gantutor.models.cyclegan_game import (CycleGANGame, cyclegan_config, discriminator_loss,
-                                           generator_loss_terms)
+                                           generator_loss_terms, train_for_cpu)
 from gantutor.train import ImagePool
 from gantutor.train.core import GameTrainer
 from gantutor.train.schedules import lr_factor
@@ -161,6 +161,72 @@ def test_one_training_step_updates_all_four_networks_and_logs():
     assert trainer.sample(3).shape == (3, 3, 16, 16) and trainer.sample(2, direction="F").shape == (2, 3, 16, 16)
     assert isinstance(game.generator, CycleGenerators)
     assert math.isclose(trainer.opt_g.param_groups[0]["lr"], 2e-4 * lr_factor(1, 4, 0.0, "linear", 0.5))
+
+
+def _timed_run(seconds, probe_steps=2, per_step=0.5):
+    """train_for_cpu on the small game with a clock that advances per_step s per generator step; returns
+    the trainer and the learning rates (G and D) every step was taken at."""
+    game, lrs, clock = _game(), [], [0.0]
+    g_loss = game.g_loss
+
+    def counted(t):
+        lrs.append((t.opt_g.param_groups[0]["lr"], t.opt_d.param_groups[0]["lr"]))
+        clock[0] += per_step
+        return g_loss(t)
+
+    game.g_loss = counted
+    cfg = cyclegan_config(1, batch_size=4, device="cpu", log_every=1)
+    trainer, used = train_for_cpu(game, seconds, cfg, probe_steps=probe_steps, timer=lambda: clock[0])
+    return trainer, used, lrs
+
+
+def test_train_for_cpu_lays_the_decay_over_the_steps_the_budget_buys():
+    trainer, used, lrs = _timed_run(10.0)          # 0.5 s per step: 20 steps
+    assert trainer.step_count == trainer.config.steps == len(lrs) == 20 and used == 10.0
+    assert all(g > 0 and d > 0 for g, d in lrs)    # no step at learning rate 0 (the old planner's bug)
+    assert all(g == 2e-4 for g, _ in lrs[:11]) and lrs[11][0] < 2e-4   # constant up to half-way
+    assert math.isclose(lrs[-1][0], 2e-4 * 2 / 20)    # the last step, then 0 where the run ends
+    assert lr_factor(trainer.step_count, trainer.config.steps, 0.0, "linear", 0.5) == 0.0
+    short, _, lrs = _timed_run(0.1, probe_steps=3)  # a budget below the probe: the shortest valid run
+    assert short.step_count == short.config.steps == 6 and all(g > 0 for g, _ in lrs)
+    real, used = train_for_cpu(_game(), 0.3, cyclegan_config(1, batch_size=4, device="cpu"), probe_steps=2)
+    assert real.step_count == real.config.steps >= 4 and used > 0 and real.opt_g.param_groups[0]["lr"] > 0
+    with pytest.raises(ValueError, match="seconds"):
+        train_for_cpu(_game(), 0, cyclegan_config(1))
+    with pytest.raises(ValueError, match="config"):
+        train_for_cpu(_game(), 1.0, TrainConfig(steps=1, lr_final=0.1))
+
+
+def test_emoji_game_variants_are_built_identically():
+    from gantutor.pretrain.cyclegan import EmojiTranslationData, make_game
+
+    imgs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    data = EmojiTranslationData(imgs, imgs, imgs, imgs, None, [])
+    games = []
+    for upsample in ("resize", "transposed"):
+        torch.manual_seed(0)
+        games.append(make_game(data, upsample=upsample))
+    a, b = games
+    for name in ("D_X", "D_Y"):   # the transposed-convolution row starts from the same discriminators
+        for (k, p), (_, q) in zip(a.networks()[name].state_dict().items(), b.networks()[name].state_dict().items()):
+            assert torch.equal(p, q), (name, k)
+    assert torch.equal(a.G.net[1].weight, b.G.net[1].weight)
+    assert any(isinstance(m, nn.ConvTranspose2d) for m in b.G.modules())
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in a.G.modules())
+
+
+def test_dashboard_stops_where_the_schedule_ends():
+    pytest.importorskip("ipywidgets")
+    from gantutor.cyclegan_widgets import CycleDashboard
+
+    trainer = GameTrainer(_game(), cyclegan_config(4, batch_size=2, device="cpu", log_every=1))
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    dash = CycleDashboard(trainer, x, x, steps_per_update=3)
+    dash.run(3)
+    assert trainer.step_count == 3 and "of 4 planned" in dash.status.value and not dash.step_btn.disabled
+    dash.run(3)
+    assert trainer.step_count == 4 and dash.remaining() == 0 and dash.step_btn.disabled
+    assert "schedule is done" in dash.status.value
 
 
 def test_game_flags_and_errors():

@@ -5,7 +5,8 @@
   (Ulyanov et al., 2016) throughout, as in the paper ("c7s1-k, dk, Rk, uk" of appendix 7.2).
 - :class:`PatchDiscriminator`: the PatchGAN (Isola et al., 2017): a fully convolutional net whose every
   output scores one overlapping patch of the input; :func:`receptive_field` gives the patch size (70 for
-  the paper's three stride-2 layers).
+  the paper's three stride-2 and two stride-1 layers of kernel 4; 34 for this book's ``n_layers=2``: two
+  stride-2 and two stride-1).
 - :class:`CycleGenerators`: G: X -> Y and F: Y -> X in one module (what a checkpoint ships).
 - :func:`init_normal_`: weights from N(0, 0.02^2), biases 0 (section 7.1).
 

@@ -1,6 +1,8 @@
-"""CycleGAN's objective and training game (Zhu et al., 2017, eqs. 1-3 and section 5.2; section 7.1).
+"""CycleGAN's objective and training game (Zhu et al., 2017, eqs. 1-3, sections 4 and 5.2, appendix 7.1).
 
-The full objective (eq. 3), with least-squares adversarial terms as in the paper's code (section 4),
+The full objective (eq. 3), with least-squares adversarial terms (section 4: the paper replaces eq. 1's
+log-likelihood by least squares, Mao et al., 2017), plus the identity loss the paper adds for painting ->
+photo (section 5.2, the technique of Taigman, Polyak and Wolf, 2017):
 
     L(G, F, D_X, D_Y) = L_GAN(G, D_Y, X, Y) + L_GAN(F, D_X, Y, X) + lambda L_cyc(G, F)
                         [+ lambda_idt lambda L_identity(G, F)],
@@ -10,8 +12,9 @@ The full objective (eq. 3), with least-squares adversarial terms as in the paper
 
 G: X -> Y is judged by D_Y and F: Y -> X by D_X (the second adversarial term is built from D_X(F(y))).
 The identity term feeds each generator an image that is already in its target domain: G gets y, F gets x.
-The paper uses lambda = 10 and lambda_idt = 0.5. ||.||_1 is taken as the mean absolute error per pixel
-(as ``nn.L1Loss`` does), so the terms do not grow with the image size.
+lambda = 10 (section 4); the identity weight 0.5 lambda is the authors' code's default (its
+``lambda_identity = 0.5`` multiplies the cycle weight). ||.||_1 is taken as the mean absolute error per
+pixel (as ``nn.L1Loss`` does), so the terms do not grow with the image size.
 
 Least squares (Mao et al., 2017, with the 0-1 coding): D minimises 1/2 E(D(real) - 1)^2 + 1/2 E D(fake)^2
 (:func:`gantutor.losses.d_least_squares`), the generator minimises E (D(fake) - 1)^2, mean over batch and
@@ -19,7 +22,10 @@ patches, with weight 1 (the paper's code: an MSE against 1 with no factor 1/2).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+import math
+import time
+from dataclasses import replace
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -163,6 +169,37 @@ class CycleGANGame(Game):
             x = (self.sampler_x if direction == "G" else self.sampler_y).sample(n)[0]
         net = pair.G if direction == "G" else pair.F
         return net(x.to(self.device))
+
+
+def train_for_cpu(game: Game, seconds: float, config: "TrainConfig", probe_steps: int = 5,
+                  timer: Callable[[], float] = time.process_time) -> Tuple[GameTrainer, float]:
+    """Train ``game`` for about ``seconds`` of CPU with the decay schedule laid over the steps that budget
+    buys, so that every step taken has a positive learning rate and the rate reaches 0 as the run ends.
+
+    The first ``probe_steps`` steps are timed (they lie in the schedule's constant part, whatever the final
+    length: section 7.1's rate is constant for the first half); the run's length is then fixed at
+    N = max(floor(seconds / time per step), ceil(probe_steps / lr_decay_start)) steps, ``config.steps`` set
+    to N, and the remaining N - probe_steps steps run. N depends on the machine's speed; everything else is
+    deterministic under ``config.seed``. ``config`` must use a decay that starts after a share > 0 of the
+    run (``lr_schedule="linear"``, ``lr_decay_start`` > 0), as :func:`cyclegan_config` does. Returns the
+    trainer and the CPU seconds (``timer``) used."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        raise ValueError(f"seconds: expected a positive finite CPU budget in seconds, got {seconds!r}")
+    if isinstance(probe_steps, bool) or not isinstance(probe_steps, int) or probe_steps < 1:
+        raise ValueError(f"probe_steps: expected an integer >= 1, got {probe_steps!r}")
+    if config.lr_schedule != "linear" or not config.lr_decay_start > 0:
+        raise ValueError("config: expected a linear decay that starts after a share > 0 of the run "
+                         f"(lr_schedule='linear', lr_decay_start > 0), got {config.lr_schedule!r} from "
+                         f"{config.lr_decay_start!r}: the timed first steps must not depend on the run's length")
+    least = int(math.ceil(probe_steps / config.lr_decay_start))
+    trainer = GameTrainer(game, replace(config, steps=least))
+    start = timer()
+    trainer.run(probe_steps, progress=False)
+    per_step = max(timer() - start, 1e-9) / probe_steps
+    total = max(int(seconds / per_step), least)
+    trainer.config = replace(trainer.config, steps=total)
+    trainer.run(total - probe_steps, progress=False)
+    return trainer, timer() - start
 
 
 def cyclegan_config(steps: int, **overrides) -> "TrainConfig":

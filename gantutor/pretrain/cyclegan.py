@@ -50,13 +50,15 @@ def emoji_translation_data(test_share: float = 0.1, seed: int = 0) -> EmojiTrans
                                 [google.names[i] for i in test_rows.tolist()])
 
 
-def build() -> CycleGenerators:
-    return emoji_generators(SETTINGS["ngf"], SETTINGS["n_blocks"], "resize")
+def build(upsample: str = "resize") -> CycleGenerators:
+    return emoji_generators(SETTINGS["ngf"], SETTINGS["n_blocks"], upsample)
 
 
-def make_game(data: EmojiTranslationData, **game_kwargs) -> CycleGANGame:
-    """The recipe's CycleGAN game on ``data`` (``game_kwargs`` go to :class:`CycleGANGame`)."""
-    pair = build()
+def make_game(data: EmojiTranslationData, upsample: str = "resize", **game_kwargs) -> CycleGANGame:
+    """The recipe's CycleGAN game on ``data``: G, F, then D_X, D_Y, built in this order (so that every
+    variant draws its initial weights the same way after one seeding); ``upsample`` ("resize" or
+    "transposed") goes to the generators, ``game_kwargs`` to :class:`CycleGANGame`."""
+    pair = build(upsample)
     D_X = PatchDiscriminator(3, SETTINGS["ndf"], SETTINGS["d_layers"])
     D_Y = PatchDiscriminator(3, SETTINGS["ndf"], SETTINGS["d_layers"])
     return CycleGANGame(pair.G, pair.F, D_X, D_Y, TensorSampler(data.x_train), TensorSampler(data.y_train),
