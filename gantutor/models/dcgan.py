@@ -9,7 +9,8 @@ The paper's guidelines for stable deep convolutional GANs (section 3), all follo
 * no fully connected hidden layers: G's first layer maps z (seen as a 1 x 1 image with ``latent_dim``
   channels) to a small feature map, D's last layer maps its last feature map to one logit;
 * ReLU in G, with tanh on the output (images in [-1, 1]); LeakyReLU (slope 0.2) in D;
-* weights drawn from N(0, 0.02) (section 4; :func:`dcgan_init`).
+* weights drawn from a zero-centred normal distribution with standard deviation 0.02, N(0, 0.02^2)
+  (section 4; :func:`dcgan_init`).
 
 Sizes: ``image_size`` 28 (MNIST; a 7 x 7 base and two upsampling stages), 32 (a 4 x 4 base, three
 stages) or 64 (a 4 x 4 base, four stages: the paper's LSUN model and the PyTorch tutorial's).
@@ -99,8 +100,8 @@ def slerp(z0: Tensor, z1: Tensor, t: Tensor) -> Tensor:
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """Radford et al., section 4: convolution weights from N(0, 0.02); batch-norm scales from N(1, 0.02)
-    and shifts 0 (as in the PyTorch DCGAN tutorial). Use as ``net.apply(dcgan_init)``."""
+    """Radford et al., section 4: convolution weights from N(0, 0.02^2) (mean 0, standard deviation 0.02);
+    batch-norm scales from N(1, 0.02^2) and shifts 0 (as in the PyTorch DCGAN tutorial). Use as ``net.apply(dcgan_init)``."""
     V.module("module", module)
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
