@@ -40,8 +40,10 @@ DEFAULT_SETTINGS: Dict[str, dict] = {
     # Gulrajani et al. (2017): lambda = 10, n_critic = 5; Adam betas (0.5, 0.9) of their released toy/MNIST
     # code (Algorithm 1 lists beta = (0, 0.9) and lr 1e-4); the learning rate is the shared one.
     "wgan-gp": dict(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0, k=5, betas=(0.5, 0.9)),
-    # The book's choice, not Miyato et al.'s (2018): their Table 1 tests six Adam settings on images, none
-    # with betas (0.5, 0.9) and one D step; here k = 1 at the shared learning rate keeps the toy runs cheap.
+    # The book's choice, not Miyato et al.'s (2018). Their Table 1 tests six Adam settings on images, all with
+    # beta1 >= 0.5, none with betas (0.5, 0.9) and one D step (the closest, setting C = DCGAN's: lr 2e-4,
+    # betas (0.5, 0.999), n_dis 1); their released hinge-loss ResNet code (pfnet-research/sngan_projection)
+    # uses lr 2e-4, betas (0, 0.9), n_dis 5. Here k = 1 at the shared learning rate keeps the toy runs cheap.
     "hinge-sn": dict(d_loss="hinge", g_loss="hinge", spectral_norm=True, k=1, betas=(0.5, 0.9)),
 }
 

@@ -126,6 +126,23 @@ def test_normalised_mlp_is_one_lipschitz_in_gradient_norm():
     assert max(layers.spectral_norms(D, raw=False)) == pytest.approx(1.0, abs=1e-4)
 
 
+def test_spectral_norms_is_a_read_that_leaves_u_alone():
+    """Reading the normalised norms in training mode must not run a power iteration (a referee found
+    chapter 5's measurement advancing u); the mode is restored."""
+    torch.manual_seed(0)
+    D = layers.spectral_norm_all(MLPDiscriminator((10,), hidden=(16, 16)))
+    D.train()
+    us = [m.parametrizations.weight[0].u.clone() for m in D.modules() if hasattr(m, "parametrizations")]
+    first = layers.spectral_norms(D, raw=False)
+    assert layers.spectral_norms(D, raw=False) == first
+    after = [m.parametrizations.weight[0].u for m in D.modules() if hasattr(m, "parametrizations")]
+    assert all(torch.equal(a, b) for a, b in zip(us, after))
+    assert all(m.parametrizations.weight[0].training for m in D.modules() if hasattr(m, "parametrizations"))
+    D(torch.zeros(2, 10))                     # a forward pass in training mode does advance u
+    assert not all(torch.equal(a, m.parametrizations.weight[0].u)
+                   for a, m in zip(us, [m for m in D.modules() if hasattr(m, "parametrizations")]))
+
+
 def test_spectral_norm_all_and_bad_input():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4, 1), nn.ConvTranspose2d(4, 2, 3))
     layers.spectral_norm_all(model)

@@ -164,14 +164,27 @@ def spectral_norm_all(model: nn.Module, types: Sequence[type] = (nn.Linear, nn.C
 @torch.no_grad()
 def spectral_norms(model: nn.Module, raw: bool = True) -> list:
     """Exact largest singular value (by SVD) of each weight matrix that :func:`spectral_norm` wrapped,
-    in module order: of the raw weight when ``raw``, else of the normalised one (reshaped as in the paper)."""
+    in module order: of the raw weight when ``raw``, else of the normalised one (reshaped as in the paper).
+
+    A read only: the normalised weight W / (u^T W v) is computed with the stored ``u`` as it is, in
+    any mode (reading ``module.weight`` in training mode would run a power iteration and advance ``u``)."""
     V.module("model", model)
     out = []
-    for m in model.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            p = m.parametrizations.weight
-            W = p.original if raw else m.weight
-            out.append(float(torch.linalg.matrix_norm(p[0].matrix(W), 2)))
+    with torch.no_grad():
+        for m in model.modules():
+            if parametrize.is_parametrized(m, "weight"):
+                p = m.parametrizations.weight
+                sn = p[0]
+                if raw:
+                    W = p.original
+                else:
+                    was_training = sn.training
+                    sn.eval()
+                    try:
+                        W = m.weight
+                    finally:
+                        sn.train(was_training)
+                out.append(float(torch.linalg.matrix_norm(sn.matrix(W), 2)))
     return out
 
 
