@@ -73,8 +73,11 @@ class StyleExplorer:
         G, psi = self.G, self.psi_per_level()
         z = lambda s, n=1: torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(s))
         za, zb = z(self.seed_a.value), z(self.seed_b.value)
+        # the three top images share one set of noise maps, so the mix differs from A and B only by its
+        # styles (crossover = num_ws gives source A exactly, crossover = 0 source B)
         top = G.synthesis(torch.cat([G.styles(za, psi), G.styles(zb, psi),
-                                     G.styles(za, psi, z2=zb, crossover=self.crossover.value)]), self._noise(0, 3))
+                                     G.styles(za, psi, z2=zb, crossover=self.crossover.value)]),
+                          [m.repeat(3, 1, 1, 1) for m in self._noise(0, 1)])
         grid = G.synthesis(G.styles(z(self.seed_a.value + 1000, self.n_grid), psi), self._noise(1, self.n_grid))
         return top, grid
 
@@ -113,8 +116,15 @@ class LiveRun:
         display(self.widget)
 
     def train(self, steps: int = None) -> "LiveRun":
-        self.trainer.run(self.steps if steps is None else steps, progress=False)
-        self.refresh()
+        steps = self.steps if steps is None else steps
+        # a click trains for a while (seconds to minutes): say so, and ignore clicks until it is done
+        self.button.disabled = True
+        self.status.value = f"<b>step {self.trainer.step_count}</b>: training {steps} more steps..."
+        try:
+            self.trainer.run(steps, progress=False)
+        finally:
+            self.button.disabled = False
+            self.refresh()
         return self
 
     def refresh(self) -> None:

@@ -280,7 +280,17 @@ def test_style_explorer_and_live_run_draw_pictures():
     assert bytes(explorer.image.value) != bytes(first)
     explorer.level_psi[0].value = 0.5
     explorer.psi.value = 0.8
-    assert explorer.psi_per_level() == pytest.approx([0.4, 0.4] + [0.8] * 6)
+    assert explorer.psi_per_level() == pytest.approx([0.4] + [0.8] * 7)   # slider 4x4 = level 0 only (StyleGAN2)
+    with torch.no_grad():                                # noise strengths start at 0: switch them on
+        for m in G.modules():
+            if isinstance(m, NoiseInjection):
+                m.weight.fill_(0.5)
+    explorer.crossover.value = G.num_ws                  # the mix shares A's and B's noise maps: all from A is A
+    top, _ = explorer.images()
+    assert torch.equal(top[2], top[0]) and not torch.equal(top[2], top[1])
+    explorer.crossover.value = 0                         # all from B is B
+    top, _ = explorer.images()
+    assert torch.equal(top[2], top[1])
     images = (torch.rand(32, 3, 32, 32) * 255).to(torch.uint8)
     game = StyleGANGame(G, ResidualDiscriminator(SMALL), TensorSampler(images))
     trainer = GameTrainer(game, TrainConfig(steps=2, batch_size=4, log_every=1, progress=False, device="cpu"))
