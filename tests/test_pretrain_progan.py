@@ -1,6 +1,6 @@
 """gantutor.pretrain.progan: chapter 7's emoji ProGAN. The recipe builds the chapter's generator class,
 runs end to end at a tiny budget and loads back with weights_only=True; the shipped checkpoint draws
-32 x 32 colour images in [-1, 1] and records its schedule, training time and one grid per stage."""
+32 x 32 colour images (linear output, most pixels in the data range [-1, 1]) and records its schedule, training time and one grid per stage."""
 import pytest
 import torch
 
@@ -46,7 +46,9 @@ def test_shipped_checkpoint_draws_colour_images():
     G, record = pretrain.load("progan-emoji")
     with torch.no_grad():
         x = G(torch.randn(8, G.latent_dim, generator=torch.Generator().manual_seed(0)))
-    assert x.shape == (8, 3, 32, 32) and float(x.abs().max()) <= 1 and float(x.std()) > 0.1
+    assert x.shape == (8, 3, 32, 32) and torch.isfinite(x).all() and float(x.clamp(-1, 1).std()) > 0.1
+    assert float((x.abs() <= 1.05).double().mean()) > 0.8      # G is linear: trained toward the data's range
+    assert not any(isinstance(m, torch.nn.Tanh) for m in G.modules())
     info = record["info"]
     assert not info["tiny"] and info["threads"] == 1 and info["steps"] == recipes.EMOJI.total_steps()
     assert info["cpu_seconds"] > 0 and record["history"]["snapshots"].shape == (4, 16, 3, 32, 32)

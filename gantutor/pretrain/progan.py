@@ -4,7 +4,9 @@ chapter's MNIST run: it uses the chapter's schedule (120 steps per stable phase 
 generator steps, batch 32) with wider networks (widths 64, 64, 32, 16 against the chapter's 32, 32, 16,
 8; latent size 128 against 64) and three colour channels; what it saves the reader is the CPU time.
 
-    python -m gantutor.pretrain progan-emoji --threads 1     # about 3.5 min of CPU on one thread
+    python -m gantutor.pretrain progan-emoji --threads 1     # 3.5 to 5 min of CPU on one thread
+
+(the shipped file: 297 s of CPU, measured on 2 cores shared with other jobs, load about 10).
 
 The shipped network is the moving average of G (what the chapter samples from). Settings are the
 paper's where a CPU allows (Karras et al., 2018, appendix A.1): WGAN-GP with lambda = 10 and
