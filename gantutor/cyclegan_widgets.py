@@ -85,11 +85,11 @@ class CycleDashboard:
                         ax.set_title(title, fontsize=8)
         ax = fig.add_subplot(grid[:, 3 * n:])
         h = self.trainer.history
-        if h.step:
-            ax.plot(h.step, np.add(h.adv_G, h.adv_F), "-", label="adversarial (G and F)")
-            ax.plot(h.step, np.add(h.cyc_X, h.cyc_Y), "--", label="lambda x cycle")
-            ax.plot(h.step, np.add(h.idt_X, h.idt_Y), ":", label="identity")
-            ax.plot(h.step, h.d_loss, "-.", label="D_X + D_Y")
+        if h.step:   # markers: a run logged only a few times still shows its points
+            ax.plot(h.step, np.add(h.adv_G, h.adv_F), "-o", ms=3, label="adversarial (G and F)")
+            ax.plot(h.step, np.add(h.cyc_X, h.cyc_Y), "--s", ms=3, label="lambda x cycle")
+            ax.plot(h.step, np.add(h.idt_X, h.idt_Y), ":^", ms=3, label="identity")
+            ax.plot(h.step, h.d_loss, "-.v", ms=3, label="D_X + D_Y")
             ax.legend(fontsize=7)
         ax.set(xlabel="generator step", title="losses")
         self.image.value = plots.figure_png(fig)
@@ -134,7 +134,9 @@ class HiddenSignalExplorer:
 
         self.pair, self.x, self.names, self.twins = pair.eval(), x, names, twins
         self.pick = W.IntSlider(value=index, min=0, max=len(x) - 1, description="emoji")
-        self.noise = W.FloatSlider(value=noise, min=0, max=16, step=0.5, description="noise (grey levels)")
+        # a label this long is cut to "noise (gre..." at the default label width (ipywidgets 7.7 and 8)
+        self.noise = W.FloatSlider(value=noise, min=0, max=16, step=0.5, description="noise (grey levels)",
+                                   style={"description_width": "initial"})
         self.gain = W.FloatSlider(value=gain, min=1, max=50, step=1, description="gain")
         for w in (self.pick, self.noise, self.gain):
             w.observe(lambda _: self.refresh(), names="value")
