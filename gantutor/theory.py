@@ -239,7 +239,7 @@ def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
     = (b p_data + a p_g)/(p_data + p_g) it depends on p_g through D*, so C(G) is not V(G) plus a
     constant. With b - c = +-1 and b - a = 2 (b - c), C(G) = 1/2 chi2_Pearson(p_data + p_g || 2 p_g)
     (:func:`lsgan_chi2`; their eq. 7); its minimiser p_g = p_data is a fixed point of the game, but a
-    generator step against a frozen D* is not a descent step on chi2."""
+    generator step against a frozen D* is not, in general, a descent step on chi2."""
     p_data, p_g = _pair_raw(p_data, p_g)
     c = V.finite_number("c", c)
     d = lsgan_optimal_discriminator(p_data, p_g, a, b)
