@@ -164,7 +164,7 @@ def check_lsgan_generator_value(fn: Callable) -> bool:
 def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) -> bool:
     """``coding`` = (a, b, c) (or a function returning it) should be a coding for which C(G) equals
     half_chi2(p_d, p_g) = 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) on every pair of distributions
-    (Mao et al., 2017, eq. 7 and Theorem 2). The identity is tested numerically with the reference C(G) of
+    (Mao et al., 2017, eq. 7 and the theorem of sec. 3.2). The identity is tested numerically with the reference C(G) of
     :mod:`gantutor.theory`: it holds exactly when b - c = +-1 and b - a = 2 (b - c), which covers eq. (8),
     a = -1, b = 1, c = 0, and its sign flip a = 1, b = -1, c = 0. Then the student's ``generator_value``
     must agree too."""
