@@ -20,7 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import plots
-from .train import GameTrainer
+from .train import GameTrainer, TrainingDiverged
 from .widgets import Dashboard
 
 
@@ -68,11 +68,18 @@ class GrowthDashboard(Dashboard):
         self.trainer.set_lr(self.lr_g.value, self.lr_d.value)
 
     def _chunk(self, steps: int) -> bool:
+        """Train ``steps`` steps and redraw; False (with a message) if training diverged. Start runs this in
+        a thread, where an uncaught exception would end training silently, so divergence is reported here."""
         start = time.process_time()
         with self._lock:
             self._apply_controls()
-            self.trainer.run(steps, progress=False)
-        self.train_cpu += time.process_time() - start
+            try:
+                self.trainer.run(steps, progress=False)
+            except TrainingDiverged as exc:
+                self.status.value = f"<b style='color:#b00'>Stopped:</b> {exc}"
+                return False
+            finally:
+                self.train_cpu += time.process_time() - start
         with self._lock:
             self._updates += 1
             self.refresh(record=self._updates % self.record_every == 0)

@@ -263,3 +263,22 @@ def test_growth_dashboard_keeps_a_grid_per_stage_and_records_frames():
     assert sorted(dash.stage_grids) == [0, 1, 2]  # stages 0 and 1 kept at their ends, stage 2 live
     assert dash.stage_grids[1].shape == (4, 1, 8, 8) and "alpha" in dash.status.value
     assert dash.image.value[:4] == b"\x89PNG"
+
+
+def test_growth_dashboard_start_reports_divergence_instead_of_dying_silently():
+    pytest.importorskip("ipywidgets")
+    from gantutor.growth_dashboard import GrowthDashboard
+    from gantutor.train import TrainingDiverged
+
+    game = _tiny_game(stage_steps=2, fade_steps=2)
+    t = GameTrainer(game, TrainConfig(steps=8, batch_size=8, gp_weight=10.0, log_every=1, progress=False))
+    dash = GrowthDashboard(t, steps_per_update=2, n_show=4)
+
+    def diverge(steps, progress=False):
+        raise TrainingDiverged("D loss nan at step 0")
+
+    t.run = diverge
+    dash.start()                                   # Start trains in a thread: it must end and say why
+    dash._thread.join(timeout=30)
+    assert not dash._thread.is_alive() and "Stopped" in dash.status.value and "nan" in dash.status.value
+    assert dash.run(4) is dash and t.step_count == 0
