@@ -88,6 +88,19 @@ def _half(p, q):
     return 0.5 * theory.lsgan_chi2(p, q)
 
 
+def _c_float32(p, q, a, b, c):
+    """A right C(G) computed in float32 torch (~7 digits): must PASS."""
+    p, q = torch.tensor(p, dtype=torch.float32), torch.tensor(q, dtype=torch.float32)
+    d = (b * p + a * q) / (p + q)
+    return (0.5 * (p * (d - c) ** 2).sum() + 0.5 * (q * (d - c) ** 2).sum()).item()
+
+
+def _half_float32(p, q):
+    """A right half_chi2 with float32 terms summed in float32 numpy: must PASS."""
+    terms = ((q - p) ** 2 / (p + q)).astype(np.float32)
+    return float(0.5 * np.sum(terms, dtype=np.float32))
+
+
 def _pooled(r, f, a, b, times=1.0):
     return times * torch.cat([(r.reshape(-1) - b) ** 2, (f.reshape(-1) - a) ** 2]).mean()
 
@@ -108,6 +121,14 @@ CASES = [
     (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((r.reshape(-1) - b) ** 2).sum()
                                           + 0.5 * ((f.reshape(-1) - a) ** 2).sum(),), "sum over the batch"),
     (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: torch.tensor(float(_ls_d(r, f, a, b))),), "not differentiable"),
+    # the value computed in numpy and wrapped in a tensor that requires grad: right value, no gradient path
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: torch.tensor(
+        0.5 * np.mean((r.detach().numpy().reshape(-1) - b) ** 2) + 0.5 * np.mean((f.detach().numpy().reshape(-1) - a) ** 2),
+        requires_grad=True),), "not differentiable"),
+    # only the fake term detached: the value is right, the gradient on the fake batch is missing
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(r, f.detach(), a, b),), "not differentiable"),
+    # the right value plus a term whose value is 0 but whose gradient is not: wrong gradient
+    (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(r, f, a, b) + (f - f.detach()).sum(),), "wrong gradient"),
     (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * ((r - b) ** 2).mean() + 0.5 * ((f.T - a) ** 2).mean()
                                           * (1 if r.dim() == 1 else 1.3),), "flatten D's outputs"),
     (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: 0.5 * (r - b) ** 2 + 0.5 * (f - a) ** 2,), "one value per sample"),
@@ -115,6 +136,9 @@ CASES = [
     (checks_lsgan.check_d_least_squares, (lambda r, f, a, b: _ls_d(r, f, 0.0, b),), "expected"),
     (checks_lsgan.check_g_least_squares, (_ls_g,), None),
     (checks_lsgan.check_g_least_squares, (lambda f, c: F.softplus(-f.reshape(-1)).mean(),), "non-saturating BCE"),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: torch.tensor(
+        0.5 * np.mean((f.detach().numpy().reshape(-1) - c) ** 2), requires_grad=True),), "not differentiable"),
+    (checks_lsgan.check_g_least_squares, (lambda f, c: _ls_g(f.double(), c),), None),   # float64 inside is fine
     (checks_lsgan.check_g_least_squares, (lambda f, c: 2 * _ls_g(f, c),), "factor 1/2 is missing"),
     (checks_lsgan.check_g_least_squares, (lambda f, c: -_ls_g(f, c),), "sign error"),
     (checks_lsgan.check_g_least_squares, (lambda f, c: _ls_g(torch.sigmoid(f), c),), "applied a sigmoid"),
@@ -130,6 +154,7 @@ CASES = [
     (checks_lsgan.check_lsgan_generator_value, (theory.lsgan_generator_value,), None),
     (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 0.5 * float(np.sum((p + q) * (_dstar(p, q, a, b) - c) ** 2)),),
      None),
+    (checks_lsgan.check_lsgan_generator_value, (_c_float32,), None),   # right, computed in float32
     (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 2 * theory.lsgan_generator_value(p, q, a, b, c),),
      "factor 1/2 is missing"),
     (checks_lsgan.check_lsgan_generator_value, (lambda p, q, a, b, c: 0.5 * np.sum(q * (_dstar(p, q, a, b) - c) ** 2),),
@@ -143,6 +168,8 @@ CASES = [
     (checks_lsgan.check_chi2_identity, ((0, 2, 1), theory.lsgan_generator_value, _half), None),
     (checks_lsgan.check_chi2_identity, ((1, -1, 0), theory.lsgan_generator_value, _half), None),  # the sign flip
     (checks_lsgan.check_chi2_identity, (lambda: [3.0, 1.0, 2.0], theory.lsgan_generator_value, _half), None),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), theory.lsgan_generator_value, _half_float32), None),
+    (checks_lsgan.check_chi2_identity, ((-1, 1, 0), _c_float32, _half), None),
     (checks_lsgan.check_chi2_identity, ((0, 1, 1), theory.lsgan_generator_value, _half), "eq. (9)"),
     (checks_lsgan.check_chi2_identity, ((0, 1, 0), theory.lsgan_generator_value, _half), "the identity needs"),
     (checks_lsgan.check_chi2_identity, ((-1, 1), theory.lsgan_generator_value, _half), "three numbers"),

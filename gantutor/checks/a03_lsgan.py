@@ -23,6 +23,10 @@ from .common import _Fail, _as_scalar, _call, _close, _to_numpy, _verdict
 __all__ = ["check_d_least_squares", "check_g_least_squares", "check_lsgan_optimal_discriminator",
            "check_lsgan_generator_value", "check_chi2_identity"]
 
+# Students' numbers may be float32 (torch's default): compare them with a relative tolerance of 1e-5 (float32
+# carries ~7 digits; sums of a few dozen terms lose one or two). The coding itself is tested with the
+# float64 reference functions and a strict tolerance.
+_RTOL = 1e-5
 CODINGS = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0), (0.5, 2.0, -0.3)]  # eq. (8), eq. (9), an arbitrary one
 
 
@@ -48,9 +52,7 @@ def _check_ls(fn: Callable, n_args: int, reference: Callable, wrong: Callable):
             flat = [a.reshape(-1).double() for a in args]
             expected = float(reference(*flat, *targets))
             if _close(value, expected):
-                if not value_t.requires_grad:
-                    raise _Fail("your loss is not differentiable with respect to D's outputs: do not use "
-                                ".item(), .detach(), numpy or Python floats inside the loss")
+                _check_gradient(value_t, inputs, args, targets)
                 continue
             for other, message in wrong(*flat, *targets):
                 if _close(value, float(other)):
@@ -60,7 +62,34 @@ def _check_ls(fn: Callable, n_args: int, reference: Callable, wrong: Callable):
             if "[8, 1]" in label:
                 raise _Fail(f"right for outputs of shape [N] but {value:.4g} instead of {expected:.4g} for shape "
                             f"[N, 1]: flatten D's outputs first (e.g. out.reshape(-1))")
-            raise _Fail(f"for {label} and targets {targets} your loss is {value:.6g}, expected {expected:.6g}")
+            raise _Fail(f"for {label} and targets {targets} your loss is {value:.8g}, expected {expected:.8g}")
+
+
+_NOT_DIFF = ("your loss is not differentiable with respect to D's outputs: do not use .item(), .detach(), "
+             "numpy or Python floats inside the loss (a new torch.tensor(...) is cut off from them too)")
+
+
+def _check_gradient(value_t: torch.Tensor, inputs, args, targets) -> None:
+    """The right value is not enough: the gradient with respect to each batch of D's outputs must be that of
+    the least-squares loss, (out - target) / N per sample (1/2 * 2 (out - target) / N). A loss computed in
+    numpy and wrapped in torch.tensor(..., requires_grad=True) has the value but no path to the outputs."""
+    if not value_t.requires_grad:
+        raise _Fail(_NOT_DIFF)
+    try:
+        grads = torch.autograd.grad(value_t, inputs, allow_unused=True)
+    except RuntimeError:
+        raise _Fail(_NOT_DIFF) from None
+    # targets: (a, b) for D (real batch -> b, fake batch -> a), (c,) for G (fake batch -> c)
+    wanted = [args[0].reshape(-1).double() - targets[1], args[1].reshape(-1).double() - targets[0]] \
+        if len(args) == 2 else [args[0].reshape(-1).double() - targets[0]]
+    for grad, want, batch in zip(grads, wanted, ("real", "fake") if len(args) == 2 else ("fake",)):
+        if grad is None or not bool(grad.abs().sum() > 0):
+            raise _Fail(_NOT_DIFF)
+        want = want / want.numel()
+        if not torch.allclose(grad.reshape(-1).double(), want, rtol=1e-4, atol=1e-6):
+            raise _Fail(f"your loss has the right value but the wrong gradient with respect to D's outputs on the "
+                        f"{batch} batch (expected (D - target) / N per sample): is part of it detached or "
+                        f"computed outside torch?")
 
 
 _POOLED = ("you took one mean over the real and fake batches together; that weights the two terms by their "
@@ -123,17 +152,17 @@ def check_lsgan_optimal_discriminator(fn: Callable) -> bool:
                 want = (b * p + a * q) / (p + q)
                 if d.shape != p.shape:
                     raise _Fail(f"your D* has shape {d.shape}; it should have one value per point, {p.shape}")
-                if np.allclose(d, want, rtol=1e-6, atol=1e-9):
+                if np.allclose(d, want, rtol=_RTOL, atol=1e-9):
                     continue
-                if np.allclose(d, (a * p + b * q) / (p + q), rtol=1e-6, atol=1e-9):
+                if np.allclose(d, (a * p + b * q) / (p + q), rtol=_RTOL, atol=1e-9):
                     raise _Fail("a and b are swapped: D* leans towards b (the real target) where p_data is "
                                 "large: D* = (b p_data + a p_g) / (p_data + p_g)")
-                if np.allclose(d, p / (p + q), rtol=1e-6, atol=1e-9):
+                if np.allclose(d, p / (p + q), rtol=_RTOL, atol=1e-9):
                     raise _Fail("that is the optimal discriminator of the original GAN; with least squares and "
                                 "targets a, b it is (b p_data + a p_g) / (p_data + p_g)")
                 worst = int(np.argmax(np.abs(d - want)))
-                raise _Fail(f"for {label}, a={a}, b={b}: at point {worst} your D* is {d[worst]:.6g}, "
-                            f"expected {want[worst]:.6g}")
+                raise _Fail(f"for {label}, a={a}, b={b}: at point {worst} your D* is {d[worst]:.8g}, "
+                            f"expected {want[worst]:.8g}")
     return _verdict("check_lsgan_optimal_discriminator", body)
 
 
@@ -146,7 +175,7 @@ def check_lsgan_generator_value(fn: Callable) -> bool:
                 if out.size != 1:
                     raise _Fail(f"your function returned {out.size} numbers; C(G) is one number (a sum over points)")
                 value, want = float(out.reshape(())), theory.lsgan_generator_value(p, q, a, b, c)
-                if _close(value, want, rtol=1e-7, atol=1e-9):
+                if _close(value, want, rtol=_RTOL, atol=1e-9):
                     continue
                 d = (b * p + a * q) / (p + q)
                 for other, message in [
@@ -155,16 +184,16 @@ def check_lsgan_generator_value(fn: Callable) -> bool:
                      "the term Mao et al. add to make the identity appear (at D = D* it depends on p_g too)"),
                     (0.5 * np.mean((d - c) ** 2) * 2, "you averaged over points; weight each point by its probability"),
                 ]:
-                    if _close(value, float(other), rtol=1e-7, atol=1e-9):
+                    if _close(value, float(other), rtol=_RTOL, atol=1e-9):
                         raise _Fail(message)
-                raise _Fail(f"for {label} and (a, b, c) = {(a, b, c)} your C(G) is {value:.6g}, expected {want:.6g}")
+                raise _Fail(f"for {label} and (a, b, c) = {(a, b, c)} your C(G) is {value:.8g}, expected {want:.8g}")
     return _verdict("check_lsgan_generator_value", body)
 
 
 def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) -> bool:
     """``coding`` = (a, b, c) (or a function returning it) should be a coding for which C(G) equals
     half_chi2(p_d, p_g) = 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) on every pair of distributions
-    (Mao et al., 2017, eq. 7 and the theorem of sec. 3.2). The identity is tested numerically with the reference C(G) of
+    (Mao et al., 2017, sec. 3; chapter 3, thm-ls-chi2). The identity is tested numerically with the reference C(G) of
     :mod:`gantutor.theory`: it holds exactly when b - c = +-1 and b - a = 2 (b - c), which covers eq. (8),
     a = -1, b = 1, c = 0, and its sign flip a = 1, b = -1, c = 0. Then the student's ``generator_value``
     must agree too."""
@@ -182,11 +211,11 @@ def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) 
         for p, q in cases:
             half = float(_to_numpy(_call(half_chi2, p.copy(), q.copy())).reshape(()))
             want = 0.5 * theory.lsgan_chi2(p, q)
-            if not _close(half, want, rtol=1e-7, atol=1e-9):
-                if _close(half, 2 * want, rtol=1e-7, atol=1e-9):
+            if not _close(half, want, rtol=_RTOL, atol=1e-9):
+                if _close(half, 2 * want, rtol=_RTOL, atol=1e-9):
                     raise _Fail("half_chi2 returns the whole chi-square; the generator's value is HALF of it")
-                raise _Fail(f"half_chi2 is {half:.6g}, expected 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) "
-                            f"= {want:.6g}")
+                raise _Fail(f"half_chi2 is {half:.8g}, expected 1/2 sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g) "
+                            f"= {want:.8g}")
         if not all(_close(theory.lsgan_generator_value(p, q, a, b, c), 0.5 * theory.lsgan_chi2(p, q), 1e-7, 1e-9)
                    for p, q in cases):
             extra = " (eq. (9): the practical choice, outside the theorem)" if (a, b, c) == (0.0, 1.0, 1.0) else ""
@@ -196,7 +225,7 @@ def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) 
         for p, q in cases:
             value = float(_to_numpy(_call(generator_value, p.copy(), q.copy(), a, b, c)).reshape(()))
             want = 0.5 * theory.lsgan_chi2(p, q)
-            if not _close(value, want, rtol=1e-7, atol=1e-9):
-                raise _Fail(f"your coding is right, but generator_value gives {value:.6g} where 1/2 chi2 is "
-                            f"{want:.6g}: check generator_value with check_lsgan_generator_value first")
+            if not _close(value, want, rtol=_RTOL, atol=1e-9):
+                raise _Fail(f"your coding is right, but generator_value gives {value:.8g} where 1/2 chi2 is "
+                            f"{want:.8g}: check generator_value with check_lsgan_generator_value first")
     return _verdict("check_chi2_identity", body)
