@@ -132,6 +132,21 @@ CASES = [
     (checks_cgan.check_mismatched_labels, lambda y, K: ((y + 1) % K).tolist(), "as a torch.Tensor"),
     # unnamed: an off-by-one shift in 1..K-2, which never gives the label y - 1
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K - 1, y.shape)) % K, "not uniform"),
+    # right, written differently: draw from the K - 1 other classes and skip y; or sample the non-y classes
+    (checks_cgan.check_mismatched_labels, lambda y, K: (lambda r: r + (r >= y).long())(torch.randint(0, K - 1, y.shape)),
+     None),
+    (checks_cgan.check_mismatched_labels,
+     lambda y, K: torch.multinomial(1 - F.one_hot(y, K).float(), 1).squeeze(1), None),
+    # deterministic cyclic shifts: uniform frequencies, but the same labels at every call
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + 1 + torch.arange(len(y)) % (K - 1)) % K,
+     "same at every call"),
+    # a private generator seeded inside the function
+    (checks_cgan.check_mismatched_labels,
+     lambda y, K: (y + torch.randint(1, K, y.shape, generator=torch.Generator().manual_seed(0))) % K,
+     "same at every call"),
+    # random, but not from torch's seeded generator
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.from_numpy(
+        __import__("numpy").random.default_rng().integers(1, K, tuple(y.shape)))) % K, "torch.manual_seed"),
     (checks_cgan.check_three_term_loss, _loss, None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: conditional.d_conditional_bce(r, f, m), None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean()
@@ -154,6 +169,18 @@ CASES = [
      + 2 * torch.cat([F.softplus(f), F.softplus(m)]).mean(), "one mean over the batches together"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r) + F.softplus(m), "return one number"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: float(_loss(r, f, m)), "as a scalar tensor"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: torch.stack([F.softplus(-r).mean(), F.softplus(f).mean(),
+                                                                      F.softplus(m).mean()]).mean(), "sum divided by 3"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: torch.cat([F.softplus(-r.flatten()), F.softplus(m.flatten())])
+     .mean() + F.softplus(f).mean(), "real and the mismatched pairs into one mean"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.clamp(-100, 100), f.clamp(-100, 100), m.clamp(-100, 100)),
+     "clipped to +-100"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.clamp(-20, 20), f.clamp(-20, 20), m.clamp(-20, 20)),
+     "clipped to +-20"),
+    # named as unstable, not as clipped: log of sigmoid through binary_cross_entropy (log clamped at -100)
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
+     + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f))
+     + F.binary_cross_entropy(torch.sigmoid(m), torch.zeros_like(m)), "overflow"),
     # unnamed: one-sided label smoothing on the real pairs
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
      + F.softplus(f).mean() + F.softplus(m).mean(), "your loss differs from"),

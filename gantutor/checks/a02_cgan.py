@@ -7,8 +7,9 @@ True or False:
     check_three_term_loss: FAIL - you scored real images with a WRONG label as real; ...
 
 Common wrong answers are named (labels ignored or one-hot instead of the embedding, embedding and
-noise concatenated in the wrong order, a mismatched label that is sometimes right or always the same,
-the mismatched pairs scored as real, a missing third term). A check never raises on a wrong answer.
+noise concatenated in the wrong order, a mismatched label that is sometimes right, always the same, the
+same at every call or not drawn from torch's seeded generator, the mismatched pairs scored as real, a
+missing third term, terms averaged or pooled, logits clipped). A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -113,7 +114,27 @@ def check_mismatched_labels(fn: Callable) -> bool:
                 if (others - 1 / (K - 1)).abs().max() > 0.04:
                     raise _Fail(f"the wrong labels of class {c} are not uniform over the other {K - 1} classes "
                                 f"(frequencies {[round(v, 2) for v in others.tolist()]}, n_classes={K})")
+        _check_random_draw(fn)
     return _verdict("check_mismatched_labels", body)
+
+
+def _check_random_draw(fn: Callable) -> None:
+    """The labels must be random draws from torch's global generator: the same after the same
+    torch.manual_seed, different at the next call and under another seed (a fixed pattern, or a private
+    generator re-seeded at every call, passes the frequency tests but shows D the same pairs every epoch)."""
+    y = torch.arange(10).repeat(50)
+    draws = []
+    for seed in (1, 1, None, 2):
+        if seed is not None:
+            torch.manual_seed(seed)
+        draws.append(_labels(_call(fn, y.clone(), 10), y, 10))
+    first, again, following, other_seed = draws
+    if torch.equal(first, following) and torch.equal(first, other_seed):
+        raise _Fail("your wrong labels are the same at every call (a fixed pattern, or a generator seeded in "
+                    "the function), so D sees each image with one wrong label only: draw them with torch.randint")
+    if not torch.equal(first, again):
+        raise _Fail("your labels do not follow torch.manual_seed: draw them from torch's global random generator "
+                    "(e.g. torch.randint), so that a seeded run is reproducible")
 
 
 # ---- task 3: the three-term discriminator loss -------------------------------------------------------------
@@ -157,11 +178,26 @@ def _diagnose_three(got: float, r, f, m) -> str:
         (torch.cat([sp(-r), sp(f), sp(m)]).mean(), POOLED),
         (3 * torch.cat([sp(-r), sp(f), sp(m)]).mean(), POOLED),
         (sp(-r).mean() + 2 * torch.cat([sp(f), sp(m)]).mean(), POOLED),
+        ((sp(-r).mean() + sp(f).mean() + sp(m).mean()) / 3, "you took the mean of the three terms (their sum "
+         "divided by 3); the loss is their sum, each batch mean with weight 1"),
+        (torch.cat([sp(-r), sp(m)]).mean() + sp(f).mean(), "you put the real and the mismatched pairs into one "
+         "mean, which halves both terms: take the mean of each of the three terms separately and add them"),
+        (torch.cat([sp(-r), sp(f)]).mean() + sp(m).mean(), POOLED),
+        (torch.cat([sp(f), sp(m)]).mean() + sp(-r).mean(), POOLED),
     ]
     for value, message in wrong:
         if _close(got, float(value)):
             return message
     return "your loss differs from mean softplus(-real) + mean softplus(fake) + mean softplus(mismatch)"
+
+
+def _clip_bound(got: float, r, f, m):
+    """The bound c if ``got`` is the right loss of the logits clamped to [-c, c] (a common clip), else None."""
+    for c in (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 80.0, 100.0):
+        r_c, f_c, m_c = (t.clamp(-c, c) for t in (r, f, m))
+        if _close(got, float(d_conditional_bce(r_c, f_c, m_c, 1.0))):
+            return c
+    return None
 
 
 def check_three_term_loss(fn: Callable) -> bool:
@@ -173,6 +209,11 @@ def check_three_term_loss(fn: Callable) -> bool:
             if _close(got, want):
                 continue
             if name == "extreme":
+                clip = _clip_bound(got, r, f, m)
+                if clip is not None:
+                    raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): the logits were "
+                                f"clipped to +-{clip:g}, which changes the loss and zeroes its gradient beyond the "
+                                f"bound; F.softplus needs no clipping")
                 raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): {STABILITY_HINT}")
             flat = (r.flatten(), f.flatten(), m.flatten())
             raise _Fail(_diagnose_three(got, *flat))
