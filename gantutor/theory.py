@@ -212,7 +212,7 @@ def _pair_raw(p_data, p_g):
 
 
 def lsgan_optimal_discriminator(p_data, p_g, a: float, b: float) -> np.ndarray:
-    """D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)) (Mao et al., 2017, eq. 4), the minimiser
+    """D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x)) (Mao et al., 2017, sec. 3), the minimiser
     of the LSGAN discriminator objective for a fixed G; (a + b)/2 where neither has mass (any value is
     optimal there)."""
     p_data, p_g = _masses(p_data, p_g)
@@ -223,7 +223,7 @@ def lsgan_optimal_discriminator(p_data, p_g, a: float, b: float) -> np.ndarray:
 
 def lsgan_d_objective(d, p_data, p_g, a: float, b: float) -> float:
     """V(D) = 1/2 E_{p_data}[(D(x) - b)^2] + 1/2 E_{p_g}[(D(x) - a)^2] for D given by its values d
-    (the objective D minimises, Mao et al., 2017, eq. 2, with x = G(z) for the fake term)."""
+    (the objective D minimises, Mao et al., 2017, sec. 3, with x = G(z) for the fake term)."""
     p_data, p_g = _pair_raw(p_data, p_g)
     d = _values_of_d(d, p_data.shape[0])
     a, b = V.finite_number("a", a), V.finite_number("b", b)
@@ -231,15 +231,18 @@ def lsgan_d_objective(d, p_data, p_g, a: float, b: float) -> float:
 
 
 def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
-    """C(G) = 1/2 E_{p_data}[(D*(x) - c)^2] + 1/2 E_{p_g}[(D*(x) - c)^2] (Mao et al., 2017, eq. 3 with
-    D = D*), computed from D* itself, not from the chi-square identity it is checked against.
+    """C(G) = 1/2 E_{p_data}[(D*(x) - c)^2] + 1/2 E_{p_g}[(D*(x) - c)^2] (Mao et al., 2017, sec. 3: the
+    generator's objective extended by the p_data term, at D = D*), computed from D* itself, not from the
+    chi-square identity it is checked against. This C(G) is not chapter 1's max_D V(G, D).
 
     The second term is the generator's objective V(G) at D = D*. The first is the term Mao et al. add
     to make the identity appear; it does not involve G for a FIXED D, but at D = D*
     = (b p_data + a p_g)/(p_data + p_g) it depends on p_g through D*, so C(G) is not V(G) plus a
     constant. With b - c = +-1 and b - a = 2 (b - c), C(G) = 1/2 chi2_Pearson(p_data + p_g || 2 p_g)
-    (:func:`lsgan_chi2`; their eq. 7); its minimiser p_g = p_data is a fixed point of the game, but a
-    generator step against a frozen D* is not, in general, a descent step on chi2."""
+    (:func:`lsgan_chi2`); those conditions force c = (a + b)/2, the value D* takes where p_g = p_data.
+    The minimiser p_g = p_data is a fixed point of the game, but the generator's steepest-descent step
+    against a frozen D* (direction -(1/2 (D* - c)^2 minus its mean) on the simplex) need not descend chi2:
+    for eq. (8) it ascends it for most random pairs (chapter 3 measures the share)."""
     p_data, p_g = _pair_raw(p_data, p_g)
     c = V.finite_number("c", c)
     d = lsgan_optimal_discriminator(p_data, p_g, a, b)
@@ -248,7 +251,7 @@ def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
 
 def lsgan_chi2(p_data, p_g) -> float:
     """The paper's chi2_Pearson(p_d + p_g || 2 p_g) = sum (2 p_g - (p_d + p_g))^2 / (p_d + p_g)
-    (Mao et al., 2017, eq. 7; the denominator is the FIRST argument there). Neither measure sums to
+    (Mao et al., 2017, sec. 3; the denominator is the FIRST argument there). Neither measure sums to
     1; with m = (p_d + p_g)/2 it equals 2 * pearson_chi2(p_g, m) in this module's convention."""
     p_data, p_g = _pair_raw(p_data, p_g)
     return 2.0 * pearson_chi2(p_g, 0.5 * (p_data + p_g))

@@ -147,3 +147,35 @@ def test_added_real_term_depends_on_g_at_dstar_and_frozen_step_is_not_chi2_desce
         d_eq = theory.lsgan_optimal_discriminator(p_d, p_d, a, b)
         assert abs(np.sum(v * 0.5 * (d_eq - c) ** 2)) < 1e-15
     assert opposite > 0
+
+
+def _frozen_descent(p_d, p_g, a, b, c):
+    """G's steepest-descent direction on the simplex against a frozen D*: -(g - mean g), g = 1/2 (D* - c)^2."""
+    g = 0.5 * (theory.lsgan_optimal_discriminator(p_d, p_g, a, b) - c) ** 2
+    v = -(g - g.mean())
+    return v * 0.5 * p_g.min() / np.abs(v).max()
+
+
+def test_frozen_steepest_step_ascends_chi2_for_eq8_never_its_own_value_for_eq9():
+    """Chapter 3, after thm-ls-chi2: the theorem's conditions force c = (a + b)/2, so with eq. (8) the per-point
+    loss is 1/2 (1 - 2r)^2, r = p_g / (p_d + p_g), as large where only data lives as where only fakes do;
+    G's steepest step against a frozen D* raises chi2/2 on most random pairs. With eq. (9) the per-point loss
+    r^2/2 and the gradient of its C(G), (2r - r^2)/2, are both increasing in r (Chebyshev's sum inequality):
+    the step never raises eq. (9)'s C(G)."""
+    for a, b, c in [(-1.0, 1.0, 0.0), (0.0, 2.0, 1.0), (1.0, -1.0, 0.0)]:
+        assert c == (a + b) / 2
+    rng = np.random.default_rng(11)
+    ascends = {(-1.0, 1.0, 0.0): 0, (0.0, 2.0, 1.0): 0, (0.0, 1.0, 1.0): 0}
+    n_pairs, h = 300, 1e-6
+    for _ in range(n_pairs):
+        p_d, p_g = theory.random_distribution(10, rng), theory.random_distribution(10, rng)
+        r = p_g / (p_d + p_g)
+        for abc in ascends:
+            v = _frozen_descent(p_d, p_g, *abc)
+            C = lambda q: theory.lsgan_generator_value(p_d, q, *abc)  # noqa: E731
+            ascends[abc] += C(p_g + h * v) > C(p_g - h * v)
+            d = theory.lsgan_optimal_discriminator(p_d, p_g, abc[0], abc[1])
+            want = 0.5 * r ** 2 if abc == (0.0, 1.0, 1.0) else 0.5 * (1 - 2 * r) ** 2
+            np.testing.assert_allclose(0.5 * (d - abc[2]) ** 2, want, rtol=1e-12, atol=1e-15)
+    assert ascends[(-1.0, 1.0, 0.0)] > n_pairs / 2 and ascends[(0.0, 2.0, 1.0)] > n_pairs / 2
+    assert ascends[(0.0, 1.0, 1.0)] == 0

@@ -218,7 +218,7 @@ def check_chi2_identity(coding, generator_value: Callable, half_chi2: Callable) 
                             f"= {want:.8g}")
         if not all(_close(theory.lsgan_generator_value(p, q, a, b, c), 0.5 * theory.lsgan_chi2(p, q), 1e-7, 1e-9)
                    for p, q in cases):
-            extra = " (eq. (9): the practical choice, outside the theorem)" if (a, b, c) == (0.0, 1.0, 1.0) else ""
+            extra = " (eq. (9): the 0-1 labels of a classifier, outside the theorem)" if (a, b, c) == (0.0, 1.0, 1.0) else ""
             raise _Fail(f"with (a, b, c) = {(a, b, c)}{extra}, C(G) differs from half_chi2: b - c = {b - c:g}, "
                         f"b - a = {b - a:g}; the identity needs b - c = +-1 and b - a = 2 (b - c), e.g. eq. (8): "
                         f"a = -1, b = 1, c = 0")
