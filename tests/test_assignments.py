@@ -242,6 +242,28 @@ def _step_pre_update_loss(D, G, opt, x, z):
     return losses.d_bce(D(x), D(G(z).detach()))  # the loss AFTER the update: a different number
 
 
+def _step_freeze_g(D, G, opt, x, z, *, restore=False):
+    """G.requires_grad_(False) to keep gradients out of G (a referee's answer), undone only if ``restore``."""
+    G.requires_grad_(False)
+    loss = _step(D, G, opt, x, z, detach=False)
+    if restore:
+        G.requires_grad_(True)
+    return loss
+
+
+def _step_mode(net, mode):
+    """A right step that leaves G or D in eval mode, or D frozen, afterwards."""
+    def step(D, G, opt, x, z):
+        loss = _step(D, G, opt, x, z)
+        target = {"G": G, "D": D}[net]
+        if mode == "eval":
+            target.eval()
+        else:
+            target.requires_grad_(False)
+        return loss
+    return step
+
+
 def _unweighted(p, q):
     d = p / (p + q)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -268,6 +290,9 @@ CASES = [
      - torch.log(1 - torch.sigmoid(f)).mean(), "inf for extreme logits"),
     (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r) + 1e-8).mean()
      - torch.log(1 - torch.sigmoid(f) + 1e-8).mean(), "right for moderate logits"),
+    # log(sigmoid(l)) in float64 survives +-120 but not l = -1000 (a referee's answer)
+    (checks.check_d_loss, lambda r, f: -torch.log(torch.sigmoid(r.double())).mean()
+     - torch.log(torch.sigmoid(-f.double())).mean(), "inf for extreme logits"),
     (checks.check_d_loss, lambda r, f: -torch.log(r).mean() - torch.log(1 - f).mean(), "log of the logits"),
     (checks.check_d_loss, lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean() if r.dim() == 1
      else F.softplus(-r).mean() + F.softplus(f.T).mean() * 1.5, "flatten the logits first"),
@@ -284,6 +309,7 @@ CASES = [
     (checks.check_g_minimax, lambda f: F.softplus(f).mean(), "sign error"),
     (checks.check_g_minimax, lambda f: F.logsigmoid(f).mean(), "your loss is log D(G(z))"),
     (checks.check_g_minimax, lambda f: torch.log(1 - torch.sigmoid(f)).mean(), "-inf for extreme logits"),
+    (checks.check_g_minimax, lambda f: torch.log(torch.sigmoid(-f.double())).mean(), "-inf for extreme logits"),
     # unnamed: 1 - D(G(z)) confused with the logit 1 - l
     (checks.check_g_minimax, lambda f: F.logsigmoid(1 - f).mean(), GENERIC),
     (checks.check_g_nonsaturating, losses.g_nonsaturating, None),
@@ -292,6 +318,7 @@ CASES = [
     (checks.check_g_nonsaturating, lambda f: F.softplus(f).mean(), "the discriminator's fake term"),
     (checks.check_g_nonsaturating, lambda f: -losses.g_nonsaturating(f), "sign error"),
     (checks.check_g_nonsaturating, lambda f: -torch.log(torch.sigmoid(f)).mean(), "inf for extreme logits"),
+    (checks.check_g_nonsaturating, lambda f: -torch.log(torch.sigmoid(f.double())).mean(), "inf for extreme logits"),
     # unnamed: "make D's output large", minus the mean logit
     (checks.check_g_nonsaturating, lambda f: -f.mean(), GENERIC),
     (checks.check_optimal_discriminator, theory.optimal_discriminator, None),
@@ -320,6 +347,11 @@ CASES = [
     (checks.check_training_step, lambda *a: _step_pooled(*a, times=1.0), "one BCE over the real and fake batches"),
     (checks.check_training_step, lambda *a: _step(*a, detach=False), "gradients flowed into G"),
     (checks.check_training_step, _step_g_changed, "G's weights changed"),
+    (checks.check_training_step, _step_freeze_g, "G.requires_grad_(False) never undone"),
+    (checks.check_training_step, lambda *a: _step_freeze_g(*a, restore=True), None),
+    (checks.check_training_step, _step_mode("G", "eval"), "left G (or one of its layers) in eval mode"),
+    (checks.check_training_step, _step_mode("D", "eval"), "left D (or one of its layers) in eval mode"),
+    (checks.check_training_step, _step_mode("D", "freeze"), "D.requires_grad_(False) never undone"),
     (checks.check_training_step, _step_g_zero_grad, "G.zero_grad() cleared"),
     (checks.check_training_step, lambda D, G, opt, x, z: None, "did not change"),
     (checks.check_training_step, lambda D, G, opt, x, z: (_step(D, G, opt, x, z), None)[1], "return the loss"),

@@ -27,17 +27,18 @@ __all__ = ["check_d_loss", "check_g_minimax", "check_g_nonsaturating", "check_op
 
 def _logit_cases(n_args: int) -> List[Tuple[str, Tuple[torch.Tensor, ...]]]:
     """Moderate logits of shape [N] and [N, 1], then (two-argument losses) a real batch of 8 and a
-    fake batch of 5, then extreme ones (real -> -120, fake -> +120 and so on). The unequal batches
-    catch one mean over both batches, which equals the sum of the two means only for equal sizes."""
+    fake batch of 5, then extreme ones (real -> -120, fake -> +120 and so on, up to +-1000: log(sigmoid(l))
+    computed in float64 survives +-120 but is -inf at l = -1000). The unequal batches catch one mean over
+    both batches, which equals the sum of the two means only for equal sizes."""
     gen = torch.Generator().manual_seed(1234)
     moderate = tuple(3.0 * torch.randn(8, generator=gen) for _ in range(n_args))
-    extreme_real = torch.tensor([-50.0, 50.0, -120.0, 120.0, 0.0])
-    extreme_fake = torch.tensor([50.0, -50.0, 120.0, -120.0, 1.0])
+    extreme_real = torch.tensor([-50.0, 50.0, -120.0, 120.0, 0.0, -1000.0, 1000.0])
+    extreme_fake = torch.tensor([50.0, -50.0, 120.0, -120.0, 1.0, 1000.0, -1000.0])
     extreme = (extreme_fake,) if n_args == 1 else (extreme_real, extreme_fake)
     cases = [("logits of shape [8]", moderate), ("logits of shape [8, 1]", tuple(t[:, None] for t in moderate))]
     if n_args == 2:
         cases.append(("a real batch of 8 and a fake batch of 5", (moderate[0], 3.0 * torch.randn(5, generator=gen))))
-    return cases + [("extreme logits (+-50, +-120)", extreme)]
+    return cases + [("extreme logits (+-50, +-120, +-1000)", extreme)]
 
 
 

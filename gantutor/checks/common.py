@@ -101,20 +101,44 @@ def _params_close(a, b) -> bool:
     return all(torch.allclose(x, y, rtol=1e-4, atol=1e-6) for x, y in zip(a, b))
 
 
+def _state(net: torch.nn.Module):
+    """What a step must leave as it found it: each parameter's requires_grad, each module's train/eval mode."""
+    return [p.requires_grad for p in net.parameters()], [m.training for m in net.modules()]
+
+
+def _same_state(name: str, net: torch.nn.Module, before) -> None:
+    grads, modes = _state(net)
+    if grads != before[0]:
+        raise _Fail(f"your step switched requires_grad of {name}'s parameters and left it switched "
+                    f"({name}.requires_grad_(False) never undone): a later step could not train {name}; "
+                    + ("make the fakes under torch.no_grad() (or .detach() them) instead" if name == "G" else
+                       f"leave {name} as you found it"))
+    if modes != before[1]:
+        was_training = next(b for a, b in zip(modes, before[1]) if a != b)
+        mode, call = ("eval", "eval") if was_training else ("training", "train")
+        raise _Fail(f"your step left {name} (or one of its layers) in {mode} mode ({name}.{call}() never undone): "
+                    f"batch norm and dropout would then behave differently in later steps; leave {name}'s mode "
+                    f"as you found it")
+
+
 def compare_d_step(fn: Callable, setup: Callable, replay: Callable, wrong_answers, mismatch: str) -> None:
     """Run a student's discriminator step ``fn(D, G, opt_d, x_real, z)`` on the networks ``setup()``
     returns and compare it with ``replay()`` (the right step on identical networks; ``replay(**kwargs)``
-    gives the step of each wrong answer). Raises ``_Fail`` naming what is wrong: G changed, D unchanged,
+    gives the step of each wrong answer). Raises ``_Fail`` naming what is wrong: G changed, G's or D's
+    requires_grad or train/eval mode left switched, D unchanged,
     a known wrong answer of ``wrong_answers`` [(kwargs, message)], another wrong update (``mismatch``),
     gradients into G, or a missing or wrong returned loss. Shared by every discriminator-step check."""
     D, G, opt, x_real, z = setup()
     d_before = [p.detach().clone() for p in D.parameters()]
     g_before = [(p.detach().clone(), p.grad.clone()) for p in G.parameters()]
+    states = {name: _state(net) for name, net in (("G", G), ("D", D))}
     returned = _call(fn, D, G, opt, x_real, z)
     d_after = [p.detach().clone() for p in D.parameters()]
     want, want_loss = replay()
     if any(not torch.equal(p, w) for p, (w, _) in zip(G.parameters(), g_before)):
         raise _Fail("G's weights changed: this step updates only the discriminator")
+    for name, net in (("G", G), ("D", D)):
+        _same_state(name, net, states[name])
     if _params_close(d_after, d_before):
         if all(p.grad is None or not bool(p.grad.any()) for p in D.parameters()):
             raise _Fail("D's weights did not change and its gradients were empty when the step ran: call "
