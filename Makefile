@@ -69,8 +69,10 @@ LIB_HASH = $(shell cat $$(find gantutor -name '*.py' -o -name '*.pt' | sort) 2>/
 book: venv assets
 	@if [ -d _build/.jupyter_cache ] && [ "$$(cat _build/.gantutor-hash 2>/dev/null)" != "$(LIB_HASH)" ]; then \
 	  echo "gantutor changed since the last build: re-executing every notebook"; rm -rf _build/.jupyter_cache; fi
-	$(BIN)/jupyter-book build .
+	@# The cache now holds (or will hold) executions against this gantutor: record that before building, so
+	@# an interrupted or failed build keeps the notebooks it did execute for the next one.
 	@mkdir -p _build && echo "$(LIB_HASH)" > _build/.gantutor-hash
+	$(BIN)/jupyter-book build .
 	@# Sphinx copies _static only when some page is rewritten; keep the site's assets current.
 	cp -R book/_static/. _build/html/_static/
 	@# Page sizes, requests to other hosts, images without alt text (reported; the tests enforce them).
