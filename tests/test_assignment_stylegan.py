@@ -155,3 +155,34 @@ def test_modconv_check_rejects_a_hard_coded_padding(capsys):
 
     assert not checks.check_modulated_conv(fixed_padding)
     assert "K // 2" in capsys.readouterr().out
+
+
+def test_modconv_check_rejects_a_hard_coded_eps_of_1e8(capsys):
+    """Referee: every call passed eps=1e-8, so an answer hard-coding 1e-8 passed; the tiny case now runs
+    with eps = 1e-4 as well."""
+    assert not checks.check_modulated_conv(lambda x, w, s, eps: _modconv(x, w, s, 1e-8))
+    assert "eps = 0.0001" in (out := capsys.readouterr().out) and "not a fixed value of your own" in out
+
+
+def test_adain_check_names_the_official_code_form(capsys):
+    """StyleGAN's code writes (1 + y_s) * normalised + y_b (affine bias 0); the chapter's y_s is the scale."""
+    assert not checks.check_adain(lambda x, s, b: adain(x, 1 + s, b))
+    assert "(1 + y_s), the form of StyleGAN's code" in capsys.readouterr().out
+
+
+def test_truncation_check_accepts_no_range_assert_but_rejects_in_place(capsys):
+    """Referee: psi outside [0, 1] was tested without the task saying so, and an in-place answer passed
+    (the check handed over clones and never looked at them again)."""
+    def in_place(w, w_avg, psi):
+        return w.sub_(w_avg).mul_(psi).add_(w_avg)
+
+    def asserts_range(w, w_avg, psi):
+        assert 0 <= psi <= 1, "psi must lie in [0, 1]"
+        return w_avg + psi * (w - w_avg)
+
+    assert not checks.check_truncation(in_place)
+    assert "changed its input w or w_avg in place" in capsys.readouterr().out
+    assert not checks.check_truncation(asserts_range)       # the task text now says psi may leave [0, 1]
+    assert "FAIL" in capsys.readouterr().out
+    assert checks.check_truncation(lambda w, a, psi: a + psi * (w - a))
+    assert "PASS" in capsys.readouterr().out

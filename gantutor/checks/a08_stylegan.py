@@ -3,9 +3,9 @@ in the verdict style of :mod:`gantutor.checks`: each check runs the student's co
 inputs, prints exactly ONE line and returns True or False.
 
 Common wrong answers are named: AdaIN normalising over the batch (batch norm) instead of per sample,
-the unbiased variance, y_s and y_b swapped, |y_s| instead of y_s; demodulating per input channel instead of per output
+the unbiased variance, y_s and y_b swapped, |y_s| or StyleGAN code's (1 + y_s) instead of y_s; demodulating per input channel instead of per output
 channel, over the batch as well, without eps, or modulating the output channels; truncation toward
-zero (psi w) instead of toward w_avg, or with psi and 1 - psi swapped.
+zero (psi w) instead of toward w_avg, or with psi and 1 - psi swapped; changing w in place.
 """
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def check_adain(fn: Callable) -> bool:
                  (_adain(x, y_b, y_s), "y_s and y_b are swapped: y_s scales (the new standard deviation), "
                   "y_b shifts (the new mean)"),
                  (_adain(x, y_s.abs(), y_b), "you scaled by |y_s|: the formula multiplies the normalised map "
-                  "by y_s itself, so a negative y_s flips the map (its standard deviation is then -y_s)")]
+                  "by y_s itself, so a negative y_s flips the map (its standard deviation is then -y_s)"),
+                 (_adain(x, 1 + y_s, y_b), "you scaled by (1 + y_s), the form of StyleGAN's code, whose affine "
+                  "map has bias 0; here y_s is the scale itself (its affine map starts at bias 1): multiply by y_s")]
         for wrong, message in named:
             if _same(got, wrong):
                 raise _Fail(message)
@@ -128,30 +130,41 @@ def check_modulated_conv(fn: Callable) -> bool:
             raise _Fail(f"your output differs from the modulated, demodulated convolution (case with C_in = "
                         f"{weight.shape[1]}, C_out = {weight.shape[0]})")
         x, weight, s = tiny
-        out = _call(fn, x.clone(), weight.clone(), s.clone(), 1e-8)
-        if isinstance(out, torch.Tensor) and out.shape == (2, 2, 4, 4) and \
-                _same(out.detach(), _modconv(x, weight, s, use_eps=False), 1e-3):
-            raise _Fail("eps is missing: with tiny styles (sum_{i,k} w'_ijk^2 about 1e-12, far below eps = 1e-8) "
-                        "your w'' is still scaled up to unit norm, while sqrt(sum w'^2 + eps) is about sqrt(eps) "
-                        "and leaves the output near 0 (and all-zero styles would give 0 / 0 = NaN); add eps "
-                        "inside the square root")
-        got = _tensor(out, (2, 2, 4, 4), "[N, C_out, H, W]")
-        if not _same(got, _modconv(x, weight, s), 1e-3):
-            raise _Fail("with tiny styles your output differs from w' / sqrt(sum_{i,k} w'_ijk^2 + eps): add the "
-                        "eps INSIDE the square root, using the eps argument (not after the root, and not a fixed value of your own)")
+        for eps in (1e-8, 1e-4):    # a second eps: an answer that hard-codes 1e-8 ignores the argument
+            _tiny_case(fn, x, weight, s, eps)
     return _verdict("check_modulated_conv", body)
+
+
+def _tiny_case(fn, x, weight, s, eps):
+    out = _call(fn, x.clone(), weight.clone(), s.clone(), eps)
+    if isinstance(out, torch.Tensor) and out.shape == (2, 2, 4, 4) and \
+            _same(out.detach(), _modconv(x, weight, s, use_eps=False), 1e-3):
+        raise _Fail("eps is missing: with tiny styles (sum_{i,k} w'_ijk^2 about 1e-12, far below eps = 1e-8) "
+                    "your w'' is still scaled up to unit norm, while sqrt(sum w'^2 + eps) is about sqrt(eps) "
+                    "and leaves the output near 0 (and all-zero styles would give 0 / 0 = NaN); add eps "
+                    "inside the square root")
+    got = _tensor(out, (2, 2, 4, 4), "[N, C_out, H, W]")
+    if not _same(got, _modconv(x, weight, s, eps), 1e-3):
+        raise _Fail(f"with tiny styles and eps = {eps:g} your output differs from w' / sqrt(sum_{{i,k}} w'_ijk^2 "
+                    "+ eps): add the eps INSIDE the square root, using the eps argument (not after the root, "
+                    "and not a fixed value of your own)")
 
 
 # ---- truncation ------------------------------------------------------------------------------------
 
 def check_truncation(fn: Callable) -> bool:
-    """``fn(w, w_avg, psi)``: w' = w_avg + psi (w - w_avg); w [N, D], w_avg [D], psi a number."""
+    """``fn(w, w_avg, psi)``: w' = w_avg + psi (w - w_avg); w [N, D], w_avg [D], psi a number, also outside
+    [0, 1] (psi > 1 or < 0 extrapolates; the chapter's explorer goes to 1.2); w and w_avg must not change."""
     def body():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(88)
             w, w_avg = torch.randn(5, 6), torch.randn(6) + 2.0
-        for psi in (0.7, 0.0, 1.0, -0.5):
-            got = _tensor(_call(fn, w.clone(), w_avg.clone(), psi), w.shape, "the shape of w")
+        for psi in (0.7, 0.0, 1.0, 1.2, -0.5):   # psi outside [0, 1] extrapolates (the task says so)
+            w_in, w_avg_in = w.clone(), w_avg.clone()
+            got = _tensor(_call(fn, w_in, w_avg_in, psi), w.shape, "the shape of w")
+            if not (torch.equal(w_in, w) and torch.equal(w_avg_in, w_avg)):
+                raise _Fail("your function changed its input w or w_avg in place (e.g. w.sub_(...)): the caller's "
+                            "styles must stay as they were; compute a new tensor")
             if _same(got, w_avg + psi * (w - w_avg)):
                 continue
             if _same(got, psi * w):
