@@ -75,8 +75,13 @@ class Dashboard:
         # would change the run without saying so.
         lrs = [float(v) for v in trainer.base_lr]
         lo, hi = min(-5, math.floor(math.log10(min(lrs)))), max(-1, math.ceil(math.log10(max(lrs))))
-        self.lr_g = W.FloatLogSlider(value=lrs[0], base=10, min=lo, max=hi, step=0.1, description="lr G")
-        self.lr_d = W.FloatLogSlider(value=lrs[1], base=10, min=lo, max=hi, step=0.1, description="lr D")
+        # The sliders set the STARTING rates (Trainer.set_lr); the configured decay still scales them, and
+        # past the schedule's end a run keeps its final factor, so the label says "start".
+        wide = {"description_width": "initial"}
+        self.lr_g = W.FloatLogSlider(value=lrs[0], base=10, min=lo, max=hi, step=0.1, description="lr G (start)",
+                                     style=wide)
+        self.lr_d = W.FloatLogSlider(value=lrs[1], base=10, min=lo, max=hi, step=0.1, description="lr D (start)",
+                                     style=wide)
         self.k = W.IntSlider(value=cfg.k, min=1, max=max(10, cfg.k), description="k (D steps)")
         self.g_loss = W.Dropdown(options=sorted(losses.G_LOSSES), value=cfg.g_loss, description="G loss")
         self.status = W.HTML()
