@@ -90,6 +90,20 @@ def test_modulated_conv_layer_upsamples():
     assert layer(torch.randn(2, 4, 5, 5), torch.randn(2, 8)).shape == (2, 6, 10, 10)
 
 
+def test_bilinear_upsampling_is_zero_insertion_and_the_1331_filter_except_at_the_border():
+    """ModulatedConv2d's docstring: bilinear 2x = zeros inserted, then [1, 3, 3, 1] / 4 per axis (the paper's
+    upfirdn2d filter, zero padding), exactly in the interior; at the border the two differ."""
+    x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    bilinear = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    stuffed = torch.zeros(2, 3, 12, 12, dtype=torch.float64)
+    stuffed[..., ::2, ::2] = x
+    k = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=torch.float64)
+    kernel = (k[:, None] * k[None, :] / 16).expand(3, 1, 4, 4)
+    fir = F.conv2d(F.pad(stuffed, (2, 1, 2, 1)), kernel, groups=3)
+    assert torch.allclose(bilinear[..., 1:-1, 1:-1], fir[..., 1:-1, 1:-1], atol=1e-12)
+    assert not torch.allclose(bilinear, fir, atol=1e-3)
+
+
 def test_equalised_linear_scales_at_run_time_by_lr_mul_over_sqrt_fan_in():
     layer = EqualizedLinear(16, 3, lr_mul=0.01)
     x = torch.randn(5, 16)

@@ -168,8 +168,14 @@ def modulated_conv2d_reference(x: Tensor, weight: Tensor, s: Tensor, demodulate:
 
 class ModulatedConv2d(nn.Module):
     """A StyleGAN2 convolution: styles s = A(w) (bias initialised to 1), equalised weights, optional 2x
-    bilinear upsampling before the convolution (the paper uses a transposed convolution with a low-pass
-    filter; bilinear upsampling then a 3x3 convolution is the simpler equivalent used here)."""
+    bilinear upsampling before the convolution. That upsampling is a SUBSTITUTE for the paper's, not a
+    checked equivalent. Bilinear 2x interpolation equals inserting zeros and filtering with the
+    [1, 3, 3, 1] / 4 kernel per axis, exactly away from a one-pixel border (PyTorch repeats the edge pixel,
+    the paper's ``upfirdn2d`` pads with zeros; tests/test_stylegan.py checks both facts). StyleGAN2's code
+    instead runs a stride-2 transposed 3x3 convolution and then that low-pass filter: the same operations in
+    another order, with other padding and alignment, and this module was not compared with it numerically.
+    The skip generator's image upsampling (``models/stylegan.py``) is bilinear too, where the paper's code
+    upsamples with the same filter (zero padding)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, w_dim: int, demodulate: bool = True,
                  upsample: bool = False):
