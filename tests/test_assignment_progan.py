@@ -244,3 +244,96 @@ def test_equalized_conv_check_rejects_what_one_forward_cannot_see(capsys):
         capsys.readouterr()
         assert not ch.check_equalized_conv(cls), cls.__name__
         assert message in capsys.readouterr().out, cls.__name__
+
+
+# ---- the referee's wrong answers that passed a forward-only check (gradients, inputs, parameters) ----
+
+def _pn_no_grad(a):
+    with torch.no_grad():
+        d = torch.sqrt(a.pow(2).mean(1, keepdim=True) + 1e-8)
+    return a / d
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_pn_no_grad, "its gradient is not"),
+    (lambda a: a / torch.sqrt(a.pow(2).mean(1, keepdim=True) + 1e-8).detach(), "its gradient is not"),
+    (lambda a: a.div_(torch.sqrt(a.pow(2).mean(1, keepdim=True) + 1e-8)), "changed its input"),
+])
+def test_pixel_norm_check_sees_gradient_and_input(fn, message, capsys):
+    assert not checks.check_pixel_norm(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("check_pixel_norm: FAIL") and message in out
+
+
+def test_pixel_norm_reference_gradient_is_the_formulas():
+    """The check's reference gradient, against the hand-derived one: for y = a / d, d = sqrt(mean_c a^2 + eps),
+    dL/da = r / d - a * sum_c(r a) / (C d^3)."""
+    a = torch.randn(2, 5, 3, 3, dtype=torch.float64, requires_grad=True)
+    r = torch.randn(2, 5, 3, 3, dtype=torch.float64)
+    d = torch.sqrt(a.pow(2).mean(1, keepdim=True) + 1e-8)
+    (a / d * r).sum().backward()
+    by_hand = r / d - a * (r * a).sum(1, keepdim=True) / (5 * d ** 3)
+    assert torch.allclose(a.grad, by_hand.detach(), rtol=1e-10, atol=1e-12)
+
+
+def _fade_no_grad_up(alpha, new, old):
+    with torch.no_grad():
+        up = F.interpolate(old, scale_factor=2, mode="nearest")
+    return alpha * new + (1 - alpha) * up
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_fade_no_grad_up, "the gradient with respect to old_rgb"),
+    (lambda a, n, o: a * n.detach() + (1 - a) * F.interpolate(o, scale_factor=2), "the gradient with respect to new_rgb"),
+    (lambda a, n, o: (a * n + (1 - a) * F.interpolate(o, scale_factor=2)).detach(), "no gradient flows"),
+])
+def test_fade_check_sees_cut_gradients(fn, message, capsys):
+    assert not checks.check_fade_in_output(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("check_fade_in_output: FAIL") and message in out
+
+
+def test_fade_gradient_weights_are_alpha_and_four_times_one_minus_alpha():
+    new = torch.randn(1, 1, 4, 4, requires_grad=True)
+    old = torch.randn(1, 1, 2, 2, requires_grad=True)
+    _fade()(0.3, new, old).sum().backward()
+    assert torch.allclose(new.grad, torch.full_like(new, 0.3)) and torch.allclose(old.grad, torch.full_like(old, 2.8))
+
+
+class _TrainableScale(_Conv):
+    def __init__(self, i, o, k):
+        super().__init__(i, o, k)
+        self.scale = nn.Parameter(torch.tensor(self.c))
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.pad)
+
+
+class _Uniform(_Conv):
+    def __init__(self, i, o, k):
+        super().__init__(i, o, k)
+        with torch.no_grad():
+            self.weight.uniform_(-math.sqrt(3), math.sqrt(3))   # std 1, not normal
+
+
+@pytest.mark.parametrize("cls,message", [
+    (_TrainableScale, "trainable parameters besides weight and bias: scale"),
+    (_Uniform, "kurtosis"),
+])
+def test_equalized_conv_check_rejects_trainable_scale_and_uniform_weights(cls, message, capsys):
+    assert not checks.check_equalized_conv(cls)
+    out = capsys.readouterr().out
+    assert out.startswith("check_equalized_conv: FAIL") and message in out
+
+
+def test_equalized_conv_check_accepts_a_buffer_scale(capsys):
+    class Buffered(_Conv):
+        def __init__(self, i, o, k):
+            super().__init__(i, o, k)
+            self.register_buffer("scale", torch.tensor(self.c))
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.pad)
+
+    assert checks.check_equalized_conv(Buffered)
+    assert capsys.readouterr().out == "check_equalized_conv: PASS\n"

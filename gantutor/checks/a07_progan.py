@@ -69,19 +69,45 @@ def check_pixel_norm(fn: Callable) -> bool:
         g = torch.Generator().manual_seed(7)
         for shape, scale in (((4, 6, 3, 5), 3.0), ((2, 16, 2, 2), 0.01)):
             a = scale * torch.randn(*shape, generator=g) + 0.3 * scale
-            out = _as_tensor(_call(fn, a.clone()), "pixel_norm")
+            given = a.clone()
+            raw = _call(fn, given)
+            out = _as_tensor(raw, "pixel_norm")
+            if not torch.equal(given, a):
+                raise _Fail("your function changed its input a (an in-place operation such as a.div_): return a "
+                            "new tensor, a / sqrt(...), and leave a as it was")
             a64 = a.double()
             want = a64 / torch.sqrt(a64.pow(2).mean(1, keepdim=True) + EPS)
             if out.shape != want.shape:
                 raise _Fail(f"the output has shape {list(out.shape)}, expected the input's {list(a.shape)} "
                             "(keepdim=True keeps the channel axis for broadcasting)")
             if _same(out, want, 1e-4):
+                _check_pixel_norm_gradient(fn, a)
                 continue
             for wrong, message in _pixel_norm_wrong_answers(a64):
                 if _same(out, wrong, 1e-4):
                     raise _Fail(message)
             raise _Fail("your output differs from a / sqrt(mean over channels of a^2 + 1e-8) at each pixel")
     return _verdict("check_pixel_norm", body)
+
+
+def _check_pixel_norm_gradient(fn: Callable, a: torch.Tensor) -> None:
+    """The right forward can hide a wrong backward (the denominator computed under torch.no_grad() or
+    detached): compare the gradient of a fixed weighted sum with the formula's."""
+    r = torch.randn(a.shape, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    mine = a.double().clone().requires_grad_(True)
+    out = _call(fn, mine)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        raise _Fail("no gradient flows through your pixel norm: compute it with differentiable torch "
+                    "operations, without torch.no_grad() or .detach()")
+    (out * r).sum().backward()
+    ref = a.double().clone().requires_grad_(True)
+    (ref / torch.sqrt(ref.pow(2).mean(1, keepdim=True) + EPS) * r).sum().backward()
+    # relative to the gradient's norm: eps-free variants (F.normalize) differ by ~1e-4 on tiny inputs,
+    # a detached denominator by 0.2-0.5
+    if mine.grad is None or float((mine.grad - ref.grad).norm() / ref.grad.norm()) > 1e-3:
+        raise _Fail("the output is right but its gradient is not: the denominator sqrt(mean(a^2) + eps) must "
+                    "stay in the graph (no torch.no_grad() or .detach() around it), since G's training "
+                    "differentiates through it")
 
 
 def check_equalized_conv(cls: Callable) -> bool:
@@ -143,6 +169,19 @@ def _check_equalized_conv_is_a_layer(cls: Callable, conv: nn.Module, x, w, b, c:
             not any(p is conv.weight for p in named.values()):
         raise _Fail("weight and bias must be nn.Parameter attributes, so that the optimiser trains them "
                     "(a plain tensor is never registered)")
+    extra = [n for n, p in named.items() if p is not conv.weight and p is not conv.bias]
+    if extra:
+        raise _Fail(f"your layer has trainable parameters besides weight and bias: {', '.join(extra)}. The "
+                    "constant c = sqrt(2 / fan_in) must stay fixed (a float or a buffer): as an nn.Parameter "
+                    "the optimiser would move it")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(6)
+        big = _call(cls, 64, 64, 3)
+    w_big = big.weight.detach().double().flatten()
+    kurtosis = float(((w_big - w_big.mean()) ** 4).mean() / w_big.var(unbiased=False) ** 2)
+    if not 2.6 < kurtosis < 3.4:  # N(0, 1): 3 (+- 0.03 for 36,864 weights); uniform 1.8; truncated normal < 2.8
+        raise _Fail(f"the stored weights of a 64 x 64 x 3 x 3 layer have kurtosis {kurtosis:.2f}, far from a "
+                    "normal distribution's 3 (a uniform one has 1.8): draw them from N(0, 1) with torch.randn")
     raw = _call(conv, x)
     again = _as_tensor(raw, "forward")
     if not torch.equal(again, first) or not torch.allclose(conv.weight.detach(), w):
@@ -172,6 +211,28 @@ def _check_equalized_conv_is_a_layer(cls: Callable, conv: nn.Module, x, w, b, c:
     if not _same(out1, F.conv2d(x.double(), w1.double() * math.sqrt(2 / 6), b.double()), 1e-4):
         raise _Fail("with a 1x1 kernel your output differs: fan_in = in_channels * k * k = 6 there")
 
+
+
+def _check_fade_in_gradient(fn: Callable, new: torch.Tensor, old: torch.Tensor) -> None:
+    """The right forward can cut the graph (upsampling under torch.no_grad(), a detached input), and then
+    the old toRGB or the new block stops training. For L = sum(r * out): dL/dnew = alpha r, and each
+    low-resolution pixel of old gets (1 - alpha) times the sum of r over its 2 x 2 block (4 (1 - alpha)
+    for r = 1)."""
+    alpha = 0.3
+    r = torch.randn(new.shape, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
+    n, o = new.double().clone().requires_grad_(True), old.double().clone().requires_grad_(True)
+    out = _call(fn, alpha, n, o)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        raise _Fail("no gradient flows through your blend: compute it with differentiable operations, "
+                    "without torch.no_grad() or .detach()")
+    (out * r).sum().backward()
+    if n.grad is None or not _same(n.grad, alpha * r):
+        raise _Fail("the gradient with respect to new_rgb is not alpha times the incoming gradient: the new "
+                    "block must stay in the graph (no torch.no_grad() or .detach())")
+    if o.grad is None or not _same(o.grad, (1 - alpha) * 4 * F.avg_pool2d(r, 2)):
+        raise _Fail("the gradient with respect to old_rgb is missing or wrong (each low-resolution pixel should "
+                    "get (1 - alpha) times the sum over its four copies): upsample old_rgb inside the graph, not "
+                    "under torch.no_grad() or after .detach(), or the old toRGB stops training")
 
 
 def check_fade_in_output(fn: Callable) -> bool:
@@ -215,6 +276,7 @@ def check_fade_in_output(fn: Callable) -> bool:
                     raise _Fail(message)
             raise _Fail(f"at alpha = {alpha} your output differs from alpha * new_rgb + (1 - alpha) * "
                         "upsample_nearest(old_rgb)")
+        _check_fade_in_gradient(fn, new, old)
         # the blend the real images get: new = x, old = downsample(x); the same operation
         x = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
         out = _as_tensor(_call(fn, 0.4, x.clone(), F.avg_pool2d(x, 2)), "your function")
