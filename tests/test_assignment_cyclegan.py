@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
     swapped = nb.solution_with(SOLUTION, tmp / "swapped", "t1-code",
                                "identity = (G(y) - y).abs().mean() + (F(x) - x).abs().mean()",
                                "identity = (F(y) - y).abs().mean() + (G(x) - x).abs().mean()")
-    frozen = nb.solution_with(SOLUTION, tmp / "frozen", "t2-code", "                self.images[i] = image\n", "")
+    frozen = nb.solution_with(SOLUTION, tmp / "frozen", "t2-code", "                self.images[i] = image.clone()\n", "")
     runs = nb.NbvalRuns({"solution": nb.start_nbval(SOLUTION), "swapped": nb.start_nbval(swapped),
                          "frozen": nb.start_nbval(frozen)})
     yield runs
@@ -239,3 +239,75 @@ def test_history_buffer_check_rejects_the_referees_wrong_buffers(capsys):
         capsys.readouterr()
         assert not ch.check_history_buffer(make(**kwargs)), kwargs
         assert message in capsys.readouterr().out, kwargs
+
+
+# ---- wrong answers found by the second referee ----------------------------------------------------
+
+def test_generator_loss_check_names_pooled_scores_and_switched_networks(capsys):
+    def pooled(G, F, D_X, D_Y, x, y, lam):  # the course notes' global average before the square
+        adv = _mse1(D_Y(G(x)).mean((1, 2, 3))) + _mse1(D_X(F(y)).mean((1, 2, 3)))
+        return adv + _loss(G, F, D_X, D_Y, x, y, lam) - _mse1(D_Y(G(x))) - _mse1(D_X(F(y)))
+
+    def frozen(G, F, D_X, D_Y, x, y, lam):  # the authors' set_requires_grad(False), never undone
+        D_X.requires_grad_(False), D_Y.requires_grad_(False)
+        return _loss(G, F, D_X, D_Y, x, y, lam)
+
+    def restored(G, F, D_X, D_Y, x, y, lam):  # frozen for the G step, then switched back: right
+        D_X.requires_grad_(False), D_Y.requires_grad_(False)
+        out = _loss(G, F, D_X, D_Y, x, y, lam)
+        D_X.requires_grad_(True), D_Y.requires_grad_(True)
+        return out
+
+    def eval_mode(G, F, D_X, D_Y, x, y, lam):
+        G.eval()
+        return _loss(G, F, D_X, D_Y, x, y, lam)
+
+    assert not checks.check_generator_total_loss(pooled)
+    assert "averaged before the square" in capsys.readouterr().out
+    assert not checks.check_generator_total_loss(frozen)
+    assert "requires_grad of D_X" in capsys.readouterr().out
+    assert checks.check_generator_total_loss(restored)
+    assert ": PASS" in capsys.readouterr().out
+    assert not checks.check_generator_total_loss(eval_mode)
+    assert "left G (or one of its layers) in eval mode" in capsys.readouterr().out
+
+
+class _HalfBatch(Buffer):
+    """Exactly half of each batch from the history (no per-image coin)."""
+    def query(self, images):
+        images, out = images.detach(), []
+        swap = set(random.sample(range(len(images)), len(images) // 2))
+        for j, image in enumerate(images):
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif j in swap:
+                i = random.randrange(self.size)
+                out.append(self.images[i])
+                self.images[i] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+
+class _SizeMinusOne(Buffer):
+    """Stores while len < size - 1 and draws from the images it has: never reaches its size."""
+    def query(self, images):
+        out = []
+        for image in images.detach():
+            if len(self.images) < self.size - 1:
+                self.images.append(image)
+                out.append(image)
+            elif random.random() < 0.5:
+                out.append(image)
+            else:
+                i = random.randrange(len(self.images))
+                out.append(self.images[i])
+                self.images[i] = image
+        return torch.stack(out)
+
+
+@pytest.mark.parametrize("cls,message", [(_HalfBatch, "exactly half new"), (_SizeMinusOne, "fill up to size = 5")])
+def test_buffer_check_names_half_batches_and_a_short_buffer(cls, message, capsys):
+    assert not checks.check_history_buffer(cls)
+    assert message in capsys.readouterr().out

@@ -5,10 +5,12 @@ line and returns True or False.
 Wrong answers named by the generator-loss check: identity terms swapped between G and F, the cycle in
 the wrong direction (G(F(x)) for x), lambda on the adversarial terms, D_X judging G's output (the
 source's D_X(G(y))), the identity weight lambda instead of lambda / 2, the identity terms left out,
-LSGAN's 1/2 on the generator terms, BCE instead of least squares, a sum instead of a mean, a term
-detached from the generators' graph (right value, wrong gradients). By the
+LSGAN's 1/2 on the generator terms, BCE instead of least squares, patch scores averaged before the
+square, a sum instead of a mean, a term detached from the generators' graph (right value, wrong
+gradients), and a discriminator or generator left with requires_grad or train/eval mode switched. By the
 history-buffer check: a buffer that returns only the new images, only stored ones, never updates,
-grows past its size, decides for a whole batch at once, or returns fakes still attached to the generator's graph.
+grows past its size or never fills it, decides for a whole batch at once or takes exactly half of each
+batch, or returns fakes still attached to the generator's graph.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import torch
 import torch.nn.functional as Fn
 from torch import nn
 
-from .common import _Fail, _call, _close, _verdict
+from .common import _Fail, _call, _close, _same_state, _state, _verdict
 
 __all__ = ["check_generator_total_loss", "check_history_buffer", "reference_total_loss"]
 
@@ -55,7 +57,8 @@ def _terms(G, F, D_X, D_Y, x, y) -> Dict[str, torch.Tensor]:
                 adv_bce=Fn.binary_cross_entropy_with_logits(D_Y(G(x)), torch.ones_like(D_Y(G(x))))
                 + Fn.binary_cross_entropy_with_logits(D_X(F(y)), torch.ones_like(D_X(F(y)))),
                 adv_sum=((D_Y(G(x)) - 1) ** 2).sum() + ((D_X(F(y)) - 1) ** 2).sum(),
-                cyc_sum=(F(G(x)) - x).abs().sum() + (G(F(y)) - y).abs().sum())
+                cyc_sum=(F(G(x)) - x).abs().sum() + (G(F(y)) - y).abs().sum(),
+                adv_pooled=mse1(D_Y(G(x)).mean((1, 2, 3))) + mse1(D_X(F(y)).mean((1, 2, 3))))
 
 
 def reference_total_loss(G, F, D_X, D_Y, x, y, lam: float = 10.0) -> torch.Tensor:
@@ -71,7 +74,11 @@ def check_generator_total_loss(fn: Callable) -> bool:
     def body():
         for lam in (10.0, 4.0):
             G, F, D_X, D_Y, x, y = _nets()
+            nets = dict(G=G, F=F, D_X=D_X, D_Y=D_Y)
+            states = {name: _state(net) for name, net in nets.items()}
             out = _call(fn, G, F, D_X, D_Y, x, y, lam)
+            for name, net in nets.items():  # e.g. D_X.requires_grad_(False) never undone: D_X could not train
+                _same_state(name, net, states[name])
             if not isinstance(out, torch.Tensor) or out.numel() != 1:
                 kind = type(out).__name__ if not isinstance(out, torch.Tensor) else f"a tensor of shape {list(out.shape)}"
                 raise _Fail(f"return the total loss as a scalar torch.Tensor, got {kind}")
@@ -108,6 +115,9 @@ def check_generator_total_loss(fn: Callable) -> bool:
                 (t["adv_bce"] + lam * t["cyc"] + 0.5 * lam * t["idt"],
                  "that is the binary cross-entropy; CycleGAN's adversarial terms are least squares, "
                  "mean (D(fake) - 1)^2"),
+                (t["adv_pooled"] + lam * t["cyc"] + 0.5 * lam * t["idt"],
+                 "the patch scores are averaged before the square: (mean D(fake) - 1)^2 judges the image as a "
+                 "whole; square each patch's (D(fake) - 1) first, then take the mean over patches and images"),
                 (t["adv_sum"] + lam * t["cyc_sum"] + 0.5 * lam * t["idt"],
                  "sums instead of means: take every term as a mean over all entries"),
             ]
@@ -160,11 +170,14 @@ def check_history_buffer(cls: Callable) -> bool:
             if len(buffer.images) > 5:
                 raise _Fail(f"the buffer grew to {len(buffer.images)} images; it holds at most size = 5 (store "
                             f"new images only while there is room, one by one)")
+            if len(buffer.images) != 5:
+                raise _Fail(f"after 6 images the buffer holds {len(buffer.images)}; it should fill up to size = 5 "
+                            f"(store each new image while len(self.images) < size)")
             if out.requires_grad or any(im.requires_grad for im in buffer.images):
                 raise _Fail("detach the images (the discriminator's step must not back-propagate into the "
                             "generator through the buffer)")
             new_ids = 100 + torch.arange(600)
-            returned, seen_stored, mixed = [], set(), 0
+            returned, seen_stored, mixed, halves = [], set(), 0, 0
             for start in range(0, 600, 20):
                 stored_before = {int(im.flatten()[0]) for im in buffer.images}
                 batch = torch.stack([_img(int(i)) for i in new_ids[start:start + 20]])
@@ -179,6 +192,7 @@ def check_history_buffer(cls: Callable) -> bool:
                         seen_stored.add(k)
                 fresh = [k == int(new_ids[start + j]) for j, k in enumerate(ids)]
                 mixed += 0 < sum(fresh) < len(fresh)
+                halves += sum(fresh) == len(fresh) // 2
                 returned += fresh
             share_new = sum(returned) / len(returned)
             stored = {int(im.flatten()[0]) for im in buffer.images}
@@ -194,6 +208,9 @@ def check_history_buffer(cls: Callable) -> bool:
             if mixed == 0:
                 raise _Fail("each batch came back all new or all stored: draw the coin for each image, not "
                             "once for the whole batch")
+            if halves == 600 // 20:  # 30 batches of 20 fair coins all giving exactly 10: p = 0.176**30
+                raise _Fail("every batch came back exactly half new, half stored: draw an independent coin for each "
+                            "image (probability 1/2), not a fixed half of each batch")
             if not 0.42 < share_new < 0.58:  # 600 fair coins: 50% +- 2 points (1 sd); this band is +- 4 sd
                 raise _Fail(f"{100 * share_new:.0f}% of the returned images were new; expected about 50%")
             if len(seen_stored) < 50:
@@ -229,6 +246,9 @@ def _check_slot_replacement(buffer) -> None:
         if after != before[:slot] + [n] + before[slot + 1:]:
             raise _Fail("the new image must go into the slot of the image returned (images[i] = new), not be "
                         "appended after removing another one")
+    if not slots_returned:
+        raise _Fail("with one image per query the buffer never returned a stored one: draw the coin for each "
+                    "image (probability 1/2), so a batch of one is also swapped half the time")
     if len(slots_returned) < len(buffer.images):
         raise _Fail(f"only slots {sorted(slots_returned)} of {len(buffer.images)} were ever returned: draw the "
                     f"index uniformly from all of them (random.randrange(size), torch.randint(0, size, ()))")
