@@ -96,8 +96,9 @@ class StandardGame(Game):
 
     def record(self, d_loss, d_out, g_loss, g_out) -> Dict[str, float]:
         """Losses; mean D(x) and D(G(z)) as sigmoid probabilities, D(G(z)) both in the last D step
-        (``d_fake``) and in the G step that followed (``d_fake_g``, before G's update: the PyTorch DCGAN
-        tutorial's pair); ``critic_gap``, mean raw output on real minus fake (WGAN's W1 estimate)."""
+        (``d_fake``) and in the G step that followed (``d_fake_g``, before G's update, on the fresh batch of
+        fakes that step draws; the PyTorch DCGAN tutorial's second number re-scores the D step's own fakes
+        after D's update); ``critic_gap``, mean raw output on real minus fake (WGAN's W1 estimate)."""
         real, fake = d_out["real"], d_out["fake"]
         return dict(d_loss=float(d_loss), g_loss=float(g_loss), d_real=float(torch.sigmoid(real).mean()),
                     d_fake=float(torch.sigmoid(fake).mean()), d_fake_g=float(torch.sigmoid(g_out["fake"]).mean()),
