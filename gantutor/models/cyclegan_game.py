@@ -1,8 +1,10 @@
 """CycleGAN's objective and training game (Zhu et al., 2017, eqs. 1-3, sections 4 and 5.2, appendix 7.1).
 
-The full objective (eq. 3), with least-squares adversarial terms (section 4: the paper replaces eq. 1's
-log-likelihood by least squares, Mao et al., 2017), plus the identity loss the paper adds for painting ->
-photo (section 5.2, the technique of Taigman, Polyak and Wolf, 2017):
+The full objective (eq. 3, with eq. 1's log-likelihood L_GAN, solved as min over G, F and max over D_X,
+D_Y, eq. 4), plus the identity loss the paper adds for painting -> photo (section 5.2, the technique of
+Taigman, Polyak and Wolf, 2017). For training, section 4 replaces each log-likelihood L_GAN by least
+squares (Mao et al., 2017), which is not one min-max objective but two losses, one for the generator and
+one for the discriminator (below):
 
     L(G, F, D_X, D_Y) = L_GAN(G, D_Y, X, Y) + L_GAN(F, D_X, Y, X) + lambda L_cyc(G, F)
                         [+ lambda_idt lambda L_identity(G, F)],
@@ -95,7 +97,8 @@ class CycleGANGame(Game):
     Y have different channel counts), ``pool_size=0`` the buffer. The discriminators train on the
     fakes of the preceding generator step, as in the paper's code (G step, then D step on its fakes).
     Recommended config: ``TrainConfig(lr_schedule="linear", lr_decay_start=0.5, lr_final=0.0,
-    betas=(0.5, 0.999))`` (section 7.1), see :func:`cyclegan_config`.
+    betas=(0.5, 0.999))``, see :func:`cyclegan_config` (section 7.1 gives Adam, lr 2e-4 and the schedule;
+    beta1 = 0.5 is the authors' code's ``--beta1`` default, not stated in the paper).
     """
 
     log_keys = ("d_loss", "g_loss", "adv_G", "adv_F", "cyc_X", "cyc_Y", "idt_Y", "idt_X", "d_X", "d_Y")
@@ -203,8 +206,9 @@ def train_for_cpu(game: Game, seconds: float, config: "TrainConfig", probe_steps
 
 
 def cyclegan_config(steps: int, **overrides) -> "TrainConfig":
-    """The paper's optimiser settings (section 7.1): Adam lr 2e-4, betas (0.5, 0.999), constant for the
-    first half of the run and then linearly to 0; batch 1 there, 8 here by default."""
+    """The paper's optimiser settings (section 7.1): Adam, lr 2e-4, constant for the first half of the
+    run and then linearly to 0; batch 1 there, 8 here by default. Betas (0.5, 0.999) are the authors'
+    code's (its ``--beta1`` default 0.5); the paper does not state them."""
     from ..config import TrainConfig
 
     base = dict(steps=steps, batch_size=8, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), lr_schedule="linear",
