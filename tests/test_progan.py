@@ -88,7 +88,7 @@ def test_equalized_learning_rate_makes_adam_updates_proportional_to_the_scale():
     before = [m.weight.detach().clone() for m in layers]
     opt.step()
     for m, w0 in zip(layers, before):
-        rel = float(((m.weight - w0) * m.scale).abs().mean() / (w0 * m.scale).abs().mean())
+        rel = float(((m.weight.detach() - w0) * m.scale).abs().mean() / (w0 * m.scale).abs().mean())
         assert 0.5e-3 < rel < 2e-3
 
 
@@ -161,6 +161,30 @@ def test_blend_order_in_both_networks():
     assert torch.allclose(G(z, 2, 0.0), upsample(G(z, 1)), atol=1e-6)  # alpha = 0: the old image, upsampled
     x = torch.rand(4, 1, 16, 16) * 2 - 1
     assert torch.allclose(D(x, 2, 0.0), D(downsample(x), 1), atol=1e-5)
+
+
+def _grad_norms(f, x):
+    x = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(f(x).sum(), x)
+    return g.flatten(1).norm(dim=1)
+
+
+def test_gradient_penalty_scale_against_the_official_full_size_networks():
+    """ProGANGame's docstring: the gradient is taken at the stage's own side. At alpha = 0 D_s(x) =
+    D_{s-1}(down x), and ||grad|| w.r.t. x is exactly half the one w.r.t. down x; the official code's D
+    reads full-size images and pools them, so its ||grad|| is 2**-(last - stage) times this book's."""
+    torch.manual_seed(1)
+    _, D = progan_pair(latent_dim=6, channels=1, widths=WIDTHS)
+    D = D.double()
+    x = torch.rand(8, 1, 32, 32, dtype=torch.float64) * 2 - 1
+    for s in (1, 2, 3):
+        ratio = _grad_norms(lambda y: D(y, s, 0.0), resize_to(x, resolution(s))) / \
+            _grad_norms(lambda y: D(y, s - 1), resize_to(x, resolution(s - 1)))
+        assert torch.allclose(ratio, torch.full_like(ratio, 0.5), rtol=1e-9, atol=0)
+    for s in range(4):
+        ratio = _grad_norms(lambda y: D(resize_to(y, resolution(s)), s), x) / \
+            _grad_norms(lambda y: D(y, s), resize_to(x, resolution(s)))
+        assert torch.allclose(ratio, torch.full_like(ratio, 2.0 ** -(3 - s)), rtol=1e-9, atol=0)
 
 
 def _tiny_game(**kw):

@@ -161,6 +161,15 @@ class ProGANGame(Game):
     ``fade=False`` switches new blocks on at once (alpha = 1); ``fixed_stage`` trains one resolution
     from the start (the non-growing baseline).
 
+    The gradient penalty's scale differs from the official code's. Here G and D run at the stage's own
+    side 4 * 2**stage and grad D is taken with respect to that image. The official code runs both at full
+    size (G's image upsampled, D average-pooling its full-size input down), and pooling by 2 halves a
+    gradient's norm, so there ||grad D|| w.r.t. the full image = 2**-(last - stage) x the stage's own:
+    this book's penalty (target 1 at the stage's size) is 2**(last - stage) times stricter in
+    gradient-norm terms (8, 4, 2 at 4, 8, 16 px for 32 px images; tests/test_progan.py), and at a stage
+    change (alpha = 0: the same function as the previous stage) the norm halves, so the penalty jumps.
+    Everything else in the game is unchanged at alpha = 0.
+
     ``reset_optimizers`` (default True, as the official code's ``reset_opt_for_new_lod``): whenever a
     phase begins (a fade-in, or the stable phase after it; with ``fade=False`` a new stage), both
     optimisers' state (Adam's moments and step counts) is dropped, so the new layers and the changed
