@@ -249,8 +249,9 @@ TOY_SECONDS = 55.0  # CPU seconds of training per run: the ring target's 60 s, l
 
 def bench_toys(ring: ToySettings = RING_TARGET_SETTINGS, grid: ToySettings = GRID_SETTINGS,
                seconds: float = TOY_SECONDS) -> List[dict]:
-    """Every loss of the zoo (``gantutor.zoo.DEFAULT_SETTINGS``: the loss with its paper's optimiser,
-    critic steps, clipping, penalty or spectral norm) on the ring of 8 and the grid of 25, each given
+    """Every loss of the zoo (``gantutor.zoo.DEFAULT_SETTINGS``: the loss's optimiser, critic steps,
+    clipping, penalty or spectral norm, from its paper or released code where the loss needs them, the
+    book's own for ``hinge-sn``; see chapter 10) on the ring of 8 and the grid of 25, each given
     ``seconds`` of CPU time: the generator steps that fit are measured first (a throw-away run), and
     the learning-rate decay spans them."""
     V.positive_number("seconds", seconds)

@@ -155,7 +155,8 @@ def optimal_critic_1d(p_d, p_g, dx: float) -> np.ndarray:
 # -- the experiment ------------------------------------------------------------------------------------
 def add_spectral_norm(net: nn.Module) -> nn.Module:
     """Spectral normalisation (Miyato et al., 2018) of every ``nn.Linear`` in ``net``, in place:
-    :func:`gantutor.layers.spectral_norm_all` (chapter 5; one power iteration per training step)."""
+    :func:`gantutor.layers.spectral_norm_all` (chapter 5; one power iteration per forward pass in
+    training mode: a standard game's D loss calls D on reals and fakes, G's loss once, so three per step)."""
     from .layers import spectral_norm_all
 
     V.module("net", net)
