@@ -98,13 +98,32 @@ def test_checks_pass_on_right_answers(capsys):
     assert checks_dcgan.check_transposed_output_size(lambda i, k, s, p: (i - 1) * s - 2 * p + k)
     assert checks_dcgan.check_generator_stack(_stack)
     assert checks_dcgan.check_generator_stack(lambda d, n: _stack(d, n, k=6, p=2))   # k = 6 is divisible by 2
-    # the same stack with ReLU(inplace=True) and biases: still right
+    # the same stack with ReLU(inplace=True): still right
     assert checks_dcgan.check_generator_stack(lambda d, n: nn.Sequential(*[
         nn.ReLU(True) if isinstance(m, nn.ReLU) else m for m in _stack(d, n)]))
     assert checks_dcgan.check_d_train_step(_d_step)
     # the same loss through softplus (stable) or nn.BCEWithLogitsLoss
     assert checks_dcgan.check_d_train_step(_softplus_step)
     assert capsys.readouterr().out.count(": PASS\n") == 6
+
+
+def _first_stride2(d, n):
+    # first layer with stride 2 on z seen as a 1 x 1 image: one stamp, so the stride does nothing and the
+    # output is the same 7 x 7 as with stride 1; the layer must not be rejected for "uneven overlap"
+    s = _stack(d, n)
+    s[0] = nn.ConvTranspose2d(d, 2 * n, 7, stride=2, bias=False)
+    return s
+
+
+def test_stack_check_accepts_stride_on_1x1_input(capsys):
+    torch.manual_seed(0)
+    s1, s2 = _stack(4, 3), _first_stride2(4, 3)
+    s2[0].weight.data.copy_(s1[0].weight.data)
+    z = torch.randn(5, 4, 1, 1)
+    assert torch.equal(s1[0](z), s2[0](z))          # the same map on a 1 x 1 input
+    assert checks_dcgan.check_generator_stack(_first_stride2)
+    out = capsys.readouterr().out
+    assert ": PASS\n" in out and "unevenly" not in out
 
 
 def _softplus_step(D, G, opt, x, z):

@@ -54,29 +54,37 @@ def check_transposed_output_size(fn: Callable) -> bool:
 
 
 def _trace(stack: nn.Module, z: torch.Tensor):
-    """Output shapes of every ConvTranspose2d of ``stack`` and the stack's output."""
+    """Output shapes of every ConvTranspose2d of ``stack`` (in call order), the input side each one saw
+    (keyed by module), and the stack's output."""
     shapes: List[tuple] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape)))
-             for m in stack.modules() if isinstance(m, nn.ConvTranspose2d)]
+    in_sides: dict = {}
+
+    def hook(m, i, o):
+        shapes.append(tuple(o.shape))
+        in_sides[m] = tuple(i[0].shape[-2:])
+    hooks = [m.register_forward_hook(hook) for m in stack.modules() if isinstance(m, nn.ConvTranspose2d)]
     try:
         with torch.no_grad():
             out = _call(stack, z)
     finally:
         for h in hooks:
             h.remove()
-    return shapes, out
+    return shapes, in_sides, out
 
 
-def _check_even_overlap(stack: nn.Module) -> None:
-    """Every strided transposed convolution must have a kernel divisible by its stride (even overlap)."""
+def _check_even_overlap(stack: nn.Module, in_sides: dict) -> None:
+    """Every strided transposed convolution must have a kernel divisible by its stride (even overlap).
+    A layer whose input is 1 x 1 places a single stamp, so its stride does nothing there: it is exempt."""
     convs = [m for m in stack.modules() if isinstance(m, nn.ConvTranspose2d)]
     for j, m in enumerate(convs):
         (k, _), (s, _) = m.kernel_size, m.stride
+        if in_sides.get(m, (2, 2)) == (1, 1):
+            continue
         if s > 1 and k % s:
             extra = f" and output_padding={m.output_padding[0]}" if any(m.output_padding) else ""
             raise _Fail(f"transposed convolution {j + 1} has kernel {k}, stride {s}{extra}: the right size, but "
                         f"{k} is not divisible by {s}, so its stamps overlap unevenly (checkerboard artefacts); "
-                        f"use k=4, s=2, p=1")
+                        f"use k=4, s=2, p=1 (the PyTorch tutorial's choice)")
 
 
 def _stack_layers(stack: nn.Module) -> list:
@@ -93,7 +101,7 @@ def _check_stack_shapes(shapes, latent_dim, ngf, n):
         if j > 0 and got[-1] == 2 * shapes[j - 1][-1] - 1:
             raise _Fail(f"after transposed convolution {j + 1} the map is {got[-1]} x {got[-1]}, expected "
                         f"{exp[-1]} x {exp[-1]}: with k=3, s=2, p=1 the side is (i - 1) 2 - 2 + 3 = 2i - 1; use "
-                        f"k=4, s=2, p=1 (2i exactly, and k divisible by s: no checkerboard)")
+                        f"k=4, s=2, p=1 (2i exactly, and k divisible by s: an even overlap)")
         raise _Fail(f"transposed convolution {j + 1} outputs {list(got)}, expected {list(exp)} "
                     f"([N, channels, height, width])")
 
@@ -109,9 +117,9 @@ def check_generator_stack(fn: Callable) -> bool:
                 raise _Fail(f"return an nn.Module (e.g. nn.Sequential), got {type(stack).__name__}")
             torch.manual_seed(0)
             z = 3.0 * torch.randn(8, latent_dim, 1, 1)
-            shapes, out = _trace(stack.train(), z)
+            shapes, in_sides, out = _trace(stack.train(), z)
             _check_stack_shapes(shapes, latent_dim, ngf, 8)
-            _check_even_overlap(stack)
+            _check_even_overlap(stack, in_sides)
             layers = _stack_layers(stack)
             kinds = [type(m) for m in layers]
             if kinds.count(nn.BatchNorm2d) != 2 or any(isinstance(m, nn.BatchNorm2d) for m in layers[-2:]):
