@@ -68,6 +68,12 @@ def test_student_version_is_generated_and_hides_answers():
 def _penalty(variant="right"):
     def fn(D, real, fake, lam=10.0):
         alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1))
+        if variant == "narrow":      # alpha ~ U[0.1, 0.9]: a 64-draw KS test passed it
+            alpha = 0.1 + 0.8 * alpha
+        elif variant == "beta22":    # Beta(2, 2), also too close to U[0, 1] for 64 draws
+            alpha = torch.distributions.Beta(2.0, 2.0).sample(alpha.shape)
+        if variant == "shuffled":    # the fakes re-paired: x_hat between real[i] and some other fake
+            fake = fake[torch.randperm(len(fake))]
         x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         out = D(x_hat)
         (g,) = torch.autograd.grad(out.mean() if variant == "mean" else out, x_hat,
@@ -85,7 +91,7 @@ def _penalty(variant="right"):
 
 def _critic(variant="right"):
     def fn(D, real, fake, lam=10.0):
-        gp = lam * losses.gradient_penalty(D, real, fake)
+        gp = (10.0 if variant == "ignores_lam" else lam) * losses.gradient_penalty(D, real, fake)
         if variant == "pooled":   # right: with paired batches of equal size this is the same number
             return 2 * torch.cat([D(fake), -D(real)]).mean() + gp
         if variant == "maximised":  # unnamed wrong answer: the estimate to maximise, minus the penalty
@@ -111,6 +117,10 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     (checks_wgan.check_gradient_penalty, _penalty("per_channel"), "one norm per channel"),
     (checks_wgan.check_critic_loss, lambda D, r, f, lam: D(r).mean() - D(f).mean()
      + lam * losses.gradient_penalty(D, r, f), "sign error"),
+    (checks_wgan.check_gradient_penalty, _penalty("shuffled"), "keep the pairing"),
+    (checks_wgan.check_gradient_penalty, _penalty("narrow"), "not spread uniformly over [0, 1]"),
+    (checks_wgan.check_gradient_penalty, _penalty("beta22"), "not spread uniformly over [0, 1]"),
+    (checks_wgan.check_critic_loss, _critic("ignores_lam"), "your loss ignores its argument lam"),
 ])
 def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     assert not check(answer)

@@ -13,7 +13,9 @@ critic's weights. Named wrong answers: alpha per pixel or per batch, a one-sided
 ``create_graph=True`` (the penalty cannot be minimised), a per-pixel or per-channel norm of image
 gradients (the image case has three channels, so a per-channel norm differs from the per-sample one),
 the gradient of ``D(x_hat).mean()`` (each sample's gradient divided by the batch size), a missing
-lambda, the squared norm, a sum instead of a mean. The critic loss gets real and fake batches of the
+lambda, the squared norm, a sum instead of a mean, re-paired batches (x_hat between real[i] and some
+other fake), alphas not uniform on [0, 1]; a critic loss that ignores its lam (checked again at lam = 3.7,
+as the penalty is). The critic loss gets real and fake batches of the
 same size, as WGAN-GP pairs them (Algorithm 1): there ``mean(D(fake)) - mean(D(real))`` and
 ``mean(D(fake) - D(real))`` are the same number, and both are right.
 """
@@ -87,9 +89,11 @@ class ProbeCritic(nn.Module):
 
 def _cases():
     gen = torch.Generator().manual_seed(4)
-    flat = (torch.randn(64, 5, generator=gen), torch.randn(64, 5, generator=gen) + 1.0)
+    # 2048 flat samples: enough alphas for the Kolmogorov-Smirnov test in _interpolates to reject
+    # U[0.1, 0.9], sigmoid(N(0, 1)) or Beta(2, 2) (sup-distance about 0.1, critical value 0.05)
+    flat = (torch.randn(2048, 5, generator=gen), torch.randn(2048, 5, generator=gen) + 1.0)
     image = (torch.rand(64, 3, 4, 4, generator=gen) * 2 - 1, torch.rand(64, 3, 4, 4, generator=gen) * 2 - 1)
-    return [("flat samples [64, 5]", *flat), ("images [64, 3, 4, 4]", *image)]
+    return [("flat samples [2048, 5]", *flat), ("images [64, 3, 4, 4]", *image)]
 
 
 def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
@@ -102,16 +106,22 @@ def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
     d, e = (real - fake).flatten(1).double(), (x_hat - fake).flatten(1).double()
     alpha = (d * e).sum(1, keepdim=True) / (d * d).sum(1, keepdim=True)  # the best single alpha per sample
     if float((e - alpha * d).abs().max()) > 1e-4:
-        raise _Fail("alpha is drawn per pixel (per feature): then x_hat is not on the segment between a real "
-                    "and a fake sample; draw ONE alpha per sample, shape [N, 1, ...], e.g. "
-                    "torch.rand(N, *[1] * (real.ndim - 1)), and let it broadcast")
+        ratio = e[d.abs() > 1e-6] / d[d.abs() > 1e-6]  # per-feature alphas: all in [0, 1] if drawn per pixel
+        if float(ratio.min()) >= -1e-5 and float(ratio.max()) <= 1 + 1e-5:
+            raise _Fail("alpha is drawn per pixel (per feature): then x_hat is not on the segment between a "
+                        "real and a fake sample; draw ONE alpha per sample, shape [N, 1, ...], e.g. "
+                        "torch.rand(N, *[1] * (real.ndim - 1)), and let it broadcast")
+        raise _Fail("x_hat is not on the segment between real[i] and fake[i], nor in the box between them: "
+                    "keep the pairing (do not shuffle or re-order either batch) and use "
+                    "x_hat = alpha real + (1 - alpha) fake with one alpha per sample")
     if alpha.min() < -1e-5 or alpha.max() > 1 + 1e-5:
         raise _Fail("x_hat is not between the real and the fake samples: use alpha ~ U[0, 1] "
                     "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
     if float(alpha.std()) < 1e-6:
         raise _Fail("one alpha for the whole batch: draw one alpha per sample, shape [N, 1, ...]")
-    # 64 alphas from U[0, 1]: a Kolmogorov-Smirnov test rejects 0/1 choices, a narrow range, a fixed 0.5
-    if stats.kstest(alpha.flatten().clamp(0, 1).numpy(), "uniform").pvalue < 1e-3:
+    # alphas from U[0, 1]: a Kolmogorov-Smirnov test rejects 0/1 choices, a fixed 0.5 and, on the 2048 flat
+    # samples, a narrow range U[0.1, 0.9], sigmoid(N(0, 1)), Beta(2, 2) (64 alphas are too few for those)
+    if stats.kstest(alpha.flatten().clamp(0, 1).numpy(), "uniform").pvalue < 1e-4:
         raise _Fail("your alphas are not spread uniformly over [0, 1] (a Kolmogorov-Smirnov test rejects it): "
                     "draw alpha ~ U[0, 1] with torch.rand, so that x_hat covers the whole segment")
     return x_hat
@@ -239,6 +249,20 @@ def check_critic_loss(fn: Callable) -> bool:
                     raise _Fail(message)
             raise _Fail(f"your critic loss is {got:.6g}, expected E[D(fake)] - E[D(real)] + penalty = "
                         f"{float(gap + penalty):.6g}")
+        torch.manual_seed(0)  # another weight lambda: the loss must pass its argument lam on
+        D.inputs.clear()
+        other = _call(fn, D, real.clone(), fake.clone(), 3.7)
+        if not isinstance(other, torch.Tensor) or other.numel() != 1:
+            raise _Fail("return a scalar tensor (also for lam = 3.7)")
+        norm = D.grad_at(_interpolates(D, real, fake)).flatten(1).norm(dim=1)
+        got, base = float(other.detach()), ((norm - 1) ** 2).mean()
+        if not _close(got, float(gap + 3.7 * base), 1e-4, 1e-6):
+            if _close(got, float(gap + LAM * base), 1e-4, 1e-6):
+                raise _Fail("right for lam = 10 but not for lam = 3.7: your loss ignores its argument lam "
+                            "(it relies on gradient_penalty's default or writes 10); pass lam on: "
+                            "gradient_penalty(D, real, fake, lam)")
+            raise _Fail(f"right for lam = 10 but not for lam = 3.7: your loss is {got:.6g}, expected "
+                        f"{float(gap + 3.7 * base):.6g}; the penalty's weight is the argument lam")
         estimate, exact, grad_norm = _train_critic(fn)
         if not abs(estimate - exact) <= 0.1 * exact:
             raise _Fail(f"a critic trained with your loss estimates W1 = {estimate:.3f}, but the exact W1 is "
