@@ -158,13 +158,26 @@ class _SNLayer(nn.Module):
         self.variant = variant
 
     def forward(self, W):
-        if self.variant == "frobenius":            # unnamed: the wrong norm inside the layer
-            return W / torch.linalg.matrix_norm(W)
+        if self.variant == "exact":                # named: no power iteration at all, the exact norm
+            return W / torch.linalg.matrix_norm(W, 2)
+        if self.variant == "eval_exact" and not self.training:   # named: the exact norm in eval mode only
+            return W / torch.linalg.matrix_norm(W, 2)
         with torch.no_grad():
+            if self.variant == "fresh":            # named: 50 iterations from a fresh random u, u never stored
+                u = nn.functional.normalize(torch.randn(W.shape[0], dtype=W.dtype), dim=0)
+                for _ in range(50):
+                    v = nn.functional.normalize(W.T @ u, dim=0)
+                    u = nn.functional.normalize(W @ v, dim=0)
+                return W / (u @ W @ v)
             if self.training or self.variant == "eval_update":
-                v = nn.functional.normalize(W.T @ self.u, dim=0)
-                self.u.copy_(nn.functional.normalize(W @ v, dim=0))
+                for _ in range(5 if self.variant == "five" else 1):   # named: five iterations per call
+                    v = nn.functional.normalize(W.T @ self.u, dim=0)
+                    self.u.copy_(nn.functional.normalize(W @ v, dim=0))
             v = nn.functional.normalize(W.T @ self.u, dim=0)
+        if self.variant == "frobenius":            # unnamed: u iterated right, but the wrong norm divides
+            return W / torch.linalg.matrix_norm(W)
+        if self.variant == "norm_form":            # right, written differently: sigma = ||W v||, v constant
+            return W / (W @ v).norm()
         if self.variant == "in_graph":
             return W / (self.u @ W @ v)
         if self.variant == "detached":
@@ -206,6 +219,10 @@ def _linear_norms(m):
 @pytest.mark.parametrize("check,answer", [
     (checks_sngan.check_power_iteration, _power_iteration_loop),
     (checks_sngan.check_spectral_norm_layer, _SNLayer),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "norm_form")),
+    (checks_sngan.check_lipschitz_bound, lambda m: math.prod(_power_iteration_loop(
+        l.weight.detach(), torch.ones(l.weight.shape[0], dtype=l.weight.dtype), 100)[0] for l in m.modules()
+        if isinstance(l, nn.Linear))),
     (checks_sngan.check_lipschitz_bound, lambda m: float(torch.stack(_linear_norms(m)).prod())),
     (checks_sngan.check_conv_operator_norm, _conv_norm_variant("right")),
     (checks_sngan.check_conv_operator_norm, _conv_norm_by_vjp),
@@ -219,6 +236,18 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
      "two calls before backward (as in a discriminator step"),
     (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "detached"), "sigma is detached from the graph"),
     (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "eval_update"), "in eval mode u changed"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "exact"), "left the buffer u unchanged"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "fresh"), "left the buffer u unchanged"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "five"), "hold ONE iteration's result"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "eval_exact"), "you seem to divide by the exact norm"),
+    (checks_sngan.check_lipschitz_bound, lambda m: math.prod(float(torch.linalg.matrix_norm(l.weight.detach(), 2))
+                                                             for l in m if isinstance(l, nn.Linear)),
+     "only the top-level Linear layers"),
+    (checks_sngan.check_lipschitz_bound, lambda m: math.prod(_power_iteration_loop(
+        l.weight.detach(), torch.ones(l.weight.shape[0], dtype=l.weight.dtype), 20)[0] for l in m.modules()
+        if isinstance(l, nn.Linear)), "not to 6 digits"),
+    (checks_sngan.check_power_iteration, lambda W, u, n: (lambda s, u1, v: ((W.T @ u1).norm(), u1, v))(
+        *_power_iteration_loop(W, u, n)), "||W^T u|| with the new u"),
     (checks_sngan.check_conv_operator_norm, _conv_norm_variant("none"), "your A^T returns a smaller image"),
     (checks_sngan.check_conv_operator_norm, _conv_norm_variant("height_only"), "height and the width separately"),
     (checks_sngan.check_power_iteration,
@@ -232,11 +261,13 @@ def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
 
 @pytest.mark.parametrize("check,answer,expected", [
     (checks_sngan.check_power_iteration, _sigma_from_old_u, "after one iteration from the given u"),
-    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "frobenius"), "expected 1"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "frobenius"), "leaves about 1.4"),
     (checks_sngan.check_lipschitz_bound, lambda m: float(torch.stack(_linear_norms(m)[:-1]).prod()),
      "the product of the spectral norms of the Linear layers is"),
     (checks_sngan.check_conv_operator_norm, _conv_norm_variant("stride_minus_1"),
      "the SVD of the convolution's matrix gives"),
+    (checks_sngan.check_power_iteration, lambda W, u, n: (lambda s, u1, v: (s, u1, v * 2))(
+        *_power_iteration_loop(W, u, n)), "the returned v should be the unit vector"),
 ])
 def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, expected, capsys):
     """Wrong answers a student might write that the checks do not diagnose: they still FAIL, with the

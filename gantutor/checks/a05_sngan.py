@@ -8,14 +8,16 @@ line and returns True or False:
 Common wrong answers are named: u left unnormalised (the estimate becomes sigma^2), the Frobenius norm
 instead of the spectral norm, sigma detached from the graph (the gradient of eq. 12 loses a term), the
 buffer u itself in the graph of sigma (a second call before backward, as in every discriminator step,
-then fails with an in-place error), u updated in eval mode, the reshaped-kernel norm given for a
+then fails with an in-place error), u updated in eval mode, several power iterations per call, a fresh
+random start, the exact norm instead of u^T W v (checked from a poor stored u), the top-level layers
+only in a nested model, too few power iterations for the Lipschitz bound, the reshaped-kernel norm given for a
 convolution's operator norm, an adjoint without (or with one shared) ``output_padding``. The test
 matrices have sigma(W) far from 1, where those mistakes show. A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -68,12 +70,19 @@ def check_power_iteration(fn: Callable) -> bool:
             if _close(got, float(torch.linalg.matrix_norm(W)), 1e-6, 1e-12):
                 raise _Fail("that is the Frobenius norm ||W||_F, an upper bound; the spectral norm is the largest "
                             "singular value, estimated by u^T W v")
+            if _close(got, float((W.T @ u_ref).norm()), 1e-6, 1e-12):
+                raise _Fail("your sigma is ||W^T u|| with the new u (the start of the next iteration); return "
+                            "sigma = u^T W v with the v that produced that u")
             if not _close(got, float(want), 1e-6, 1e-12):
                 raise _Fail(f"after one iteration from the given u your sigma is {got:.6g}, expected {float(want):.6g}: "
                             f"v <- W^T u / ||W^T u||, then u <- W v / ||W v||, then sigma = u^T W v")
             u_t = torch.as_tensor(_to_numpy(u))
             if u_t.shape != (m,) or not torch.allclose(u_t, u_ref, atol=1e-8):
                 raise _Fail(f"the returned u should be the new unit vector W v / ||W v|| of shape [{m}]")
+            v_t = torch.as_tensor(_to_numpy(v))
+            if v_t.shape != (n,) or not torch.allclose(v_t, v_ref, atol=1e-8):
+                raise _Fail(f"the returned v should be the unit vector W^T u / ||W^T u|| of shape [{n}] (u the start "
+                            f"of the last iteration)")
             many = _scalar(_unpack(_call(fn, W.clone(), u0.clone(), 100))[0], "sigma")
             exact = float(torch.linalg.matrix_norm(W, 2))
             if not _close(many, exact, 1e-8, 1e-12):
@@ -101,17 +110,36 @@ def _two_calls_then_backward(layer: nn.Linear) -> None:
         out.backward()
     except RuntimeError as e:
         if "inplace" in str(e) or "in-place" in str(e):
-            raise _Fail("two calls before backward (as in a discriminator step: D(real), then D(fake)) fail: the "
-                        "second call updates the buffer u in place while the first call's graph still needs it. "
-                        "Use a copy in sigma: self.u.clone() @ W @ v") from None
+            raise _Fail("two calls before backward (as in a discriminator step: D(real), then D(fake)) fail: use "
+                        "self.u.clone() wherever the buffer enters the graph (in sigma = u^T W v, and in v if you "
+                        "compute v from it); the second call updates u in place while the first call's graph needs it") from None
         raise _Fail(f"backward through two calls of the layer raised RuntimeError: {e}") from None
     layer.zero_grad(set_to_none=True)
+
+
+def _poor_u(W: torch.Tensor) -> torch.Tensor:
+    """A unit vector far from W's top left singular vector u_1: u_2 + 0.05 u_1, normalised. One power
+    iteration from it leaves u^T W v near sigma_2, so W / (u^T W v) has a norm well above 1."""
+    U = torch.linalg.svd(W.detach())[0]
+    return F.normalize(U[:, 1] + 0.05 * U[:, 0], dim=0)
+
+
+def _one_call_from(layer: nn.Linear, key: str, u0: torch.Tensor) -> Tuple[torch.Tensor, float]:
+    """Put ``u0`` into the buffer, call the layer once; return the buffer after it and the normalised
+    weight's spectral norm."""
+    with torch.no_grad():
+        layer.get_buffer(key).copy_(u0)
+    w = _call(lambda: layer.weight)
+    return layer.state_dict()[key].clone(), float(torch.linalg.matrix_norm(w.detach().double(), 2))
 
 
 def check_spectral_norm_layer(cls) -> bool:
     """``cls(weight)`` should be a parametrisation module: a buffer ``u`` (in the state_dict), one power
     iteration per call in training mode, none in eval mode, forward(W) = W / (u^T W v) with the
-    gradient flowing through sigma (Miyato et al., 2018, eq. 8 and 12)."""
+    gradient flowing through sigma (Miyato et al., 2018, eq. 8 and 12). Checked: from a given poor u,
+    one training-mode call stores exactly one iteration's u and leaves the weight's norm well above 1
+    (so neither several iterations, nor a fresh start, nor the exact norm passes); eval mode divides by
+    u^T W v from the stored u without changing it."""
     def body():
         torch.manual_seed(0)
         layer = _register(cls, nn.Linear(24, 16).double())
@@ -120,6 +148,22 @@ def check_spectral_norm_layer(cls) -> bool:
         buffers = [k for k in layer.state_dict() if k.endswith(".u")]
         if not buffers:
             raise _Fail("no buffer named u in the layer's state_dict: register it with self.register_buffer('u', ...)")
+        W0 = layer.parametrizations.weight.original.detach().clone()
+        u0 = _poor_u(W0)
+        u1, norm1 = _one_call_from(layer, buffers[0], u0)
+        if torch.allclose(u1, u0, atol=1e-8):
+            raise _Fail("one training-mode call left the buffer u unchanged: run one power iteration from the stored "
+                        "u and store the new u in place, self.u.copy_(...)")
+        want = F.normalize(W0 @ F.normalize(W0.T @ u0, dim=0), dim=0)
+        if not torch.allclose(u1, want, atol=1e-8):
+            raise _Fail("after one training-mode call from a given u the buffer should hold ONE iteration's result, "
+                        "W v / ||W v|| with v = W^T u / ||W^T u||: start from the stored u (not a fresh random "
+                        "vector) and run exactly one iteration per call")
+        if not norm1 > 1.1:
+            hint = "you seem to divide by the exact norm; " if abs(norm1 - 1) < 0.1 else ""
+            raise _Fail(f"after one call from a u far from the top singular vector your normalised weight has spectral "
+                        f"norm {norm1:.3g}; dividing by u^T W v with that u leaves about 1.4: {hint}divide by "
+                        f"sigma = u^T W v from the stored u")
         for _ in range(60):
             w = _call(lambda: layer.weight)
         norm = float(torch.linalg.matrix_norm(w.detach(), 2))
@@ -129,18 +173,18 @@ def check_spectral_norm_layer(cls) -> bool:
             raise _Fail(f"after 60 training-mode calls the normalised weight has spectral norm {norm:.5g}, expected 1: "
                         f"does each call run a power iteration and store u?")
         _two_calls_then_backward(layer)
-        u = layer.state_dict()[buffers[0]].clone()
         layer.eval()
         with torch.no_grad():
             layer.parametrizations.weight.original.mul_(1 + 0.1 * torch.randn(16, 24, dtype=torch.float64))
-        w_eval = _call(lambda: layer.weight)
-        if not torch.equal(layer.state_dict()[buffers[0]], u):
+        u_poor = _poor_u(layer.parametrizations.weight.original)
+        u_after, sigma_eval = _one_call_from(layer, buffers[0], u_poor)
+        if not torch.equal(u_after, u_poor):
             raise _Fail("in eval mode u changed: only update u when self.training is True")
-        sigma_eval = float(torch.linalg.matrix_norm(w_eval.detach().double(), 2))
-        if not 0.7 < sigma_eval < 1.3:
-            raise _Fail(f"in eval mode your weight has spectral norm {sigma_eval:.3g}, not about 1: keep dividing "
-                        f"by sigma = u^T W v (from the stored u, without updating it); only the power-iteration "
-                        f"update stops in eval mode")
+        if not 1.1 < sigma_eval < 2.0:
+            hint = ("you seem to divide by the exact norm; " if abs(sigma_eval - 1) < 0.1 else "")
+            raise _Fail(f"in eval mode your weight has spectral norm {sigma_eval:.3g}; from the stored u used here "
+                        f"W / (u^T W v) has about 1.4: {hint}keep dividing by sigma = u^T W v (from the stored u, "
+                        f"without updating it); only the power-iteration update stops in eval mode")
         layer.train()
         for _ in range(200):
             _call(lambda: layer.weight)
@@ -159,12 +203,16 @@ def check_spectral_norm_layer(cls) -> bool:
 
 
 def check_lipschitz_bound(fn: Callable) -> bool:
-    """``fn(model)`` should return the product of the spectral norms of the model's Linear weights."""
+    """``fn(model)`` should return the product of the spectral norms of ALL the model's Linear weights,
+    also those inside nested blocks (the test model nests two of its three Linear layers, as
+    MLPDiscriminator keeps its layers in ``.body``), to 6 significant digits."""
     def body():
         torch.manual_seed(1)
-        model = nn.Sequential(nn.Linear(6, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1)).double()
-        norms = [torch.linalg.matrix_norm(m.weight.detach(), 2) for m in model if isinstance(m, nn.Linear)]
-        frob = [torch.linalg.matrix_norm(m.weight.detach()) for m in model if isinstance(m, nn.Linear)]
+        model = nn.Sequential(nn.Sequential(nn.Linear(6, 32), nn.LeakyReLU(0.2)), nn.Linear(32, 32), nn.ReLU(),
+                              nn.Sequential(nn.Linear(32, 1))).double()
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        norms = [torch.linalg.matrix_norm(m.weight.detach(), 2) for m in linears]
+        frob = [torch.linalg.matrix_norm(m.weight.detach()) for m in linears]
         got, want = _scalar(_call(fn, model), "the bound"), float(math.prod(norms))
         if _close(got, want, 1e-6, 1e-12):
             return
@@ -173,6 +221,14 @@ def check_lipschitz_bound(fn: Callable) -> bool:
                         "(torch.linalg.matrix_norm(W, 2) or your power_iteration)")
         if _close(got, float(sum(norms)), 1e-6, 1e-12):
             raise _Fail("you added the spectral norms; the Lipschitz constant of a composition is bounded by their PRODUCT")
+        top = [m for m in model.children() if isinstance(m, nn.Linear)]
+        if _close(got, float(math.prod(torch.linalg.matrix_norm(m.weight.detach(), 2) for m in top)), 1e-6, 1e-12):
+            raise _Fail("you multiplied only the top-level Linear layers; the test model nests the others in blocks "
+                        "(as MLPDiscriminator keeps its layers in .body): model.modules() visits every submodule")
+        if _close(got, want, 1e-2, 1e-12):
+            raise _Fail(f"your bound {got:.6g} is close to the product of the spectral norms, {want:.6g}, but not to 6 "
+                        f"digits: with power_iteration run enough iterations (100 suffice here, 20 do not), or use "
+                        f"torch.linalg.matrix_norm(W, 2)")
         raise _Fail(f"your bound is {got:.6g}, the product of the spectral norms of the Linear layers is {want:.6g}")
     return _verdict("check_lipschitz_bound", body)
 
