@@ -224,7 +224,9 @@ def conv_operator_norm(weight: Tensor, input_shape: Sequence[int], stride: int =
     This is the Lipschitz constant of the layer. The reshaped-matrix norm sigma(W reshaped) that SNGAN
     divides by is a different number: for stride 1 on periodic N x N inputs with N >= k,
     sigma(W reshaped) <= ||conv|| <= sqrt(k_h k_w) sigma(W reshaped), so the reshaped norm is a LOWER
-    bound of this one (the upper bound also holds with zero padding; for N < k the lower one can fail).
+    bound of this one. The upper bound also holds with zero padding. So does the lower one, for any
+    stride, whenever one output pixel's k x k window lies inside the image (y = b at that pixel gives
+    ||A^T y|| = ||W_reshaped^T b||); it can fail only for images smaller than the kernel.
     """
     V.shape_tuple("input_shape", input_shape, length=3)
     weight = V.float_tensor("weight", weight, "a float conv weight [C_out, C_in, k, k]")
