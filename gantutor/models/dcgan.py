@@ -9,8 +9,14 @@ The paper's guidelines for stable deep convolutional GANs (section 3), all follo
 * no fully connected hidden layers: G's first layer maps z (seen as a 1 x 1 image with ``latent_dim``
   channels) to a small feature map, D's last layer maps its last feature map to one logit;
 * ReLU in G, with tanh on the output (images in [-1, 1]); LeakyReLU (slope 0.2) in D;
-* weights drawn from a zero-centred normal distribution with standard deviation 0.02, N(0, 0.02^2)
-  (section 4; :func:`dcgan_init`).
+* convolution weights drawn from a zero-centred normal distribution with standard deviation 0.02,
+  N(0, 0.02^2) (section 4; :func:`dcgan_init`); batch-norm scales from N(1, 0.02^2), as in the PyTorch
+  tutorial, dcgan.torch and the authors' Theano code.
+
+One departure from the paper: the stride-2 layers use k = 4, p = 1, the choice of the Torch and PyTorch
+implementations (the PyTorch DCGAN tutorial); the paper's Fig. 1 and the authors' Theano code
+(Newmu/dcgan_code, faces/train_uncond_dcgan.py) use k = 5, s = 2, p = 2, whose stamps overlap unevenly
+(Odena et al., 2016; soumith/dcgan.torch issue #11).
 
 Sizes: ``image_size`` 28 (MNIST; a 7 x 7 base and two upsampling stages), 32 (a 4 x 4 base, three
 stages) or 64 (a 4 x 4 base, four stages: the paper's LSUN model and the PyTorch tutorial's).
@@ -124,7 +130,7 @@ class DCGANGenerator(nn.Module):
     """G(z): z [N, latent_dim] (or [N, latent_dim, 1, 1]) to images [N, channels, S, S] in [-1, 1].
 
     ConvTranspose(k = base, stride 1) maps z to a base x base map with ngf * 2^(n-1) channels; each of
-    the n stages ConvTranspose(k=4, s=2, p=1) doubles the side ((i - 1) 2 - 2 + 4 = 2i) and halves the
+    the n stages ConvTranspose(k=4, s=2, p=1; the tutorial's kernel, the paper's is 5) doubles the side ((i - 1) 2 - 2 + 4 = 2i) and halves the
     channels; the last one outputs ``channels`` maps through tanh. BN + ReLU after every layer but the last.
     """
 
