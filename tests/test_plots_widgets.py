@@ -84,6 +84,12 @@ def test_importing_plots_sets_a_colour_blind_safe_cycle_with_line_styles():
     assert set(plots.COLORS.values()) <= set(plots.OKABE_ITO.values())
 
 
+def test_images_are_drawn_as_their_pixels():
+    assert matplotlib.rcParams["image.interpolation"] == "nearest"
+    fig = plots.sample_grid(torch.rand(4, 1, 8, 8) * 2 - 1, nrow=2)
+    assert fig.axes[0].images[0].get_interpolation() == "nearest"
+
+
 def _mp4_from(html):
     import base64
     import re
