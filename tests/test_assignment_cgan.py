@@ -101,7 +101,14 @@ def _loss(r, f, m):
 
 CASES = [
     (checks_cgan.check_cgan_generator, _forward, None),
-    (checks_cgan.check_cgan_generator, lambda G, z, y: G(z, y), None),
+    # the shortcut the task forbids (the reference is G(z, y) itself): G.forward is disabled in the check
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G(z, y), "you called G(z, y)"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.forward(z, y), "you called G(z, y)"),
+    # right, written differently: the lookup as one-hot times the table, or as row indexing; view(-1, ...)
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, F.one_hot(y, 10).float() @ G.embed.weight], 1))
+     .view(len(z), *G.out_shape), None),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, G.embed.weight[y]], 1))
+     .view(-1, *G.out_shape), None),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, G.embed(torch.zeros_like(y))], 1))
      .view(len(z), *G.out_shape), "does not depend on the labels"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([G.embed(y), z], 1)).view(len(z), *G.out_shape),
@@ -149,6 +156,21 @@ CASES = [
         __import__("numpy").random.default_rng().integers(1, K, tuple(y.shape)))) % K, "torch.manual_seed"),
     (checks_cgan.check_three_term_loss, _loss, None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: conditional.d_conditional_bce(r, f, m), None),
+    # right, written differently: BCE with logits and 0/1 targets; logsigmoid; a result of shape [1]
+    (checks_cgan.check_three_term_loss, lambda r, f, m: F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+     + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
+     + F.binary_cross_entropy_with_logits(m, torch.zeros_like(m)), None),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: -(F.logsigmoid(r).mean() + F.logsigmoid(-f).mean()
+                                                          + F.logsigmoid(-m).mean()), None),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r, f, m).reshape(1), None),
+    # right values, but one batch of logits detached inside the loss: no gradient reaches that kind of pair
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r, f.detach(), m), "no gradient reaches the fake logits"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r, f, m.detach()),
+     "no gradient reaches the mismatch logits"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.detach(), f, m), "no gradient reaches the real logits"),
+    # unnamed: right values, wrong gradient (a zero-valued term that adds 1/len(f) to the fake gradient)
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r, f, m) + (f - f.detach()).mean(),
+     "gradient with respect to the fake logits differs"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean()
      + F.softplus(-m).mean(), "WRONG label as real"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean() + F.softplus(f).mean(),

@@ -6,10 +6,11 @@ True or False:
     check_cgan_generator: PASS
     check_three_term_loss: FAIL - you scored real images with a WRONG label as real; ...
 
-Common wrong answers are named (labels ignored or one-hot instead of the embedding, embedding and
-noise concatenated in the wrong order, a mismatched label that is sometimes right, always the same, the
-same at every call or not drawn from torch's seeded generator, the mismatched pairs scored as real, a
-missing third term, terms averaged or pooled, logits clipped). A check never raises on a wrong answer.
+Common wrong answers are named (G(z, y) called instead of written, labels ignored or one-hot instead
+of the embedding, embedding and noise concatenated in the wrong order, a mismatched label that is
+sometimes right, always the same, the same at every call or not drawn from torch's seeded generator,
+the mismatched pairs scored as real, a missing third term, terms averaged or pooled, logits clipped,
+one batch of logits detached). A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -41,13 +42,39 @@ def _as_tensor(out, what: str) -> torch.Tensor:
     return out
 
 
+class _ForwardCalled(Exception):
+    """Raised by the generator's disabled forward (see :func:`_call_without_forward`)."""
+
+
+def _call_without_forward(fn: Callable, G, *args):
+    """Call ``fn(G, *args)`` with G(z, y) and G.forward disabled: the task is to write the forward pass
+    from G.embed and G.body, and the reference answer is G(z, y) itself, so calling it would pass."""
+    called = []
+
+    def disabled(*_args, **_kwargs):
+        called.append(True)
+        raise _ForwardCalled("G(z, y) is disabled in this check")
+
+    G.forward = disabled  # an instance attribute: nn.Module.__call__ looks it up on the instance
+    try:
+        return _call(fn, G, *args)
+    except _Fail:
+        if called:
+            raise _Fail("you called G(z, y) (or G.forward); the task is to write the forward pass yourself: "
+                        "look up G.embed(y), concatenate it after z and pass the result through G.body") from None
+        raise
+    finally:
+        del G.forward
+
+
 def check_cgan_generator(fn: Callable) -> bool:
-    """``fn(G, z, y)`` should return G.body(cat[z, G.embed(y)]) reshaped to [N, *G.out_shape]."""
+    """``fn(G, z, y)`` should return G.body(cat[z, G.embed(y)]) reshaped to [N, *G.out_shape], without
+    calling G(z, y) (disabled during the check)."""
     def body():
         G, z, y = _generator_case()
-        out = _as_tensor(_call(fn, G, z, y), "the images")
         with torch.no_grad():
             want = G(z, y)
+        out = _as_tensor(_call_without_forward(fn, G, z, y), "the images")
         if out.shape != want.shape:
             hint = (f"reshape the output to [N, *G.out_shape] = {list(want.shape)}" if out.numel() == want.numel()
                     else f"expected shape {list(want.shape)}")
@@ -63,7 +90,7 @@ def check_cgan_generator(fn: Callable) -> bool:
                             "the embedding (or look it up under torch.no_grad()); it is learned with G")
             return
         with torch.no_grad():
-            other = _as_tensor(_call(fn, G, z, (y + 4) % 10), "the images").detach()
+            other = _as_tensor(_call_without_forward(fn, G, z, (y + 4) % 10), "the images").detach()
             swapped = G.body(torch.cat([G.embed(y), z], 1)).view_as(want)
             one_hot = G.body(torch.cat([z, F.one_hot(y, 10).float()], 1)).view_as(want)
         if torch.allclose(other, out.detach(), atol=1e-6):
@@ -217,9 +244,34 @@ def check_three_term_loss(fn: Callable) -> bool:
                 raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): {STABILITY_HINT}")
             flat = (r.flatten(), f.flatten(), m.flatten())
             raise _Fail(_diagnose_three(got, *flat))
-        r, f, m = (t.clone().requires_grad_(True) for t in _three_cases()[0][1])
-        out = _call(fn, r, f, m)
-        if not isinstance(out, torch.Tensor) or not out.requires_grad:
-            raise _Fail("right values, but the loss is not differentiable: compute it with torch operations "
-                        "on the logits (no float(), .item() or numpy)")
+        _check_three_gradients(fn)
     return _verdict("check_three_term_loss", body)
+
+
+DETACHED = {"real": "",
+            "fake": "; D would never learn to reject generated pairs (detach G's output, not D's logits)",
+            "mismatch": "; D would never learn to reject real images with wrong labels"}
+
+
+def _check_three_gradients(fn: Callable) -> None:
+    """The loss's gradient with respect to each batch of logits must be the reference's, e.g.
+    d/df of mean softplus(f) = sigmoid(f) / len(f): a right value with one batch detached passes the
+    value tests but gives D no training signal from that kind of pair."""
+    inputs = [t.clone().requires_grad_(True) for t in _three_cases()[0][1]]
+    out = _call(fn, *inputs)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        raise _Fail("right values, but the loss is not differentiable: compute it with torch operations "
+                    "on the logits (no float(), .item() or numpy)")
+    try:
+        grads = torch.autograd.grad(out.sum(), inputs, allow_unused=True)
+    except RuntimeError as e:
+        raise _Fail(f"right values, but backpropagating through your loss failed: {e}") from None
+    ref_inputs = [t.detach().clone().requires_grad_(True) for t in inputs]
+    want = torch.autograd.grad(d_conditional_bce(*ref_inputs, 1.0), ref_inputs)
+    for name, got, ref in zip(("real", "fake", "mismatch"), grads, want):
+        if got is None or not bool(got.abs().sum() > 0):
+            raise _Fail(f"right values, but no gradient reaches the {name} logits: do not detach them inside the "
+                        f"loss{DETACHED[name]}")
+        if got.shape != ref.shape or not torch.allclose(got, ref, rtol=1e-4, atol=1e-7):
+            raise _Fail(f"right values, but the gradient with respect to the {name} logits differs from that of "
+                        f"the loss mean softplus(-real) + mean softplus(fake) + mean softplus(mismatch)")
