@@ -264,6 +264,22 @@ def _step_mode(net, mode):
     return step
 
 
+def _softplus_where(t):
+    """softplus written "stably" with torch.where: right values, but the discarded branch's gradient is
+    nan at |t| = 1000 (exp overflows; 0 * inf = nan), a referee's wrong answer."""
+    return torch.where(t > 0, t + torch.log1p(torch.exp(-t)), torch.log1p(torch.exp(t)))
+
+
+def _softplus_max_abs(t):
+    """max(t, 0) + log1p(exp(-|t|)): a right softplus, whose autograd slope at t = 0 is one-sided."""
+    return torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs()))
+
+
+def _half_gradient(loss):
+    """The right value with half its gradient (a straight-through trick): unnamed wrong gradient."""
+    return loss.detach() + 0.5 * (loss - loss.detach())
+
+
 def _unweighted(p, q):
     d = p / (p + q)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -304,7 +320,28 @@ CASES = [
     # unnamed: one-sided label smoothing (real target 0.9)
     (checks.check_d_loss, lambda r, f: F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
      + F.softplus(f).mean(), GENERIC),
+    # right values, but a term without gradient or with a nan gradient (a referee's wrong answers)
+    (checks.check_d_loss, lambda r, f: F.softplus(-r).mean() + F.softplus(f.detach()).mean(),
+     "no gradient reaches the fake logits"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean().item(),
+     "no gradient reaches the fake logits"),
+    (checks.check_d_loss, lambda r, f: F.softplus(-r.detach()).mean() + F.softplus(f).mean(),
+     "no gradient reaches the real logits"),
+    (checks.check_d_loss, lambda r, f: _softplus_where(-r).mean() + _softplus_where(f).mean(),
+     "gradient is nan or inf for extreme logits"),
+    (checks.check_d_loss, lambda r, f: _half_gradient(losses.d_bce(r, f)),
+     "the gradient with respect to the real logits differs"),
+    # right answers written differently
+    (checks.check_d_loss, lambda r, f: -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean(), None),
+    (checks.check_d_loss, lambda r, f: _softplus_max_abs(-r).mean() + _softplus_max_abs(f).mean(), None),
+    (checks.check_d_loss, lambda r, f: torch.nn.BCEWithLogitsLoss()(r.reshape(-1), torch.ones(r.numel()))
+     + torch.nn.BCEWithLogitsLoss()(f.flatten(), torch.zeros(f.numel())), None),
     (checks.check_g_minimax, losses.g_minimax, None),
+    (checks.check_g_minimax, lambda f: F.logsigmoid(-f.double()).mean(), None),
+    (checks.check_g_minimax, lambda f: -_softplus_max_abs(f).mean(), None),
+    (checks.check_g_minimax, lambda f: -_softplus_where(f).mean(), "gradient is nan or inf for extreme logits"),
+    (checks.check_g_minimax, lambda f: -F.softplus(f.detach()).mean() + 0 * f.sum(),
+     "no gradient reaches the fake logits"),
     (checks.check_g_minimax, losses.g_nonsaturating, "equals the non-saturating loss"),
     (checks.check_g_minimax, lambda f: F.softplus(f).mean(), "sign error"),
     (checks.check_g_minimax, lambda f: F.logsigmoid(f).mean(), "your loss is log D(G(z))"),
@@ -313,6 +350,11 @@ CASES = [
     # unnamed: 1 - D(G(z)) confused with the logit 1 - l
     (checks.check_g_minimax, lambda f: F.logsigmoid(1 - f).mean(), GENERIC),
     (checks.check_g_nonsaturating, losses.g_nonsaturating, None),
+    (checks.check_g_nonsaturating, lambda f: -F.logsigmoid(f.reshape(-1)).mean(), None),
+    (checks.check_g_nonsaturating, lambda f: _softplus_max_abs(-f).mean(), None),
+    (checks.check_g_nonsaturating, lambda f: _softplus_where(-f).mean(), "gradient is nan or inf for extreme logits"),
+    (checks.check_g_nonsaturating, lambda f: _half_gradient(losses.g_nonsaturating(f)),
+     "the gradient with respect to the fake logits differs"),
     (checks.check_g_nonsaturating, losses.g_minimax, "your loss equals the minimax loss log(1 - D(G(z))); "
      "the non-saturating loss is -log D(G(z))"),
     (checks.check_g_nonsaturating, lambda f: F.softplus(f).mean(), "the discriminator's fake term"),

@@ -2,8 +2,9 @@
 discriminator step.
 
 Common wrong answers are named (minimax given for non-saturating, a missing mean, overflow at large
-logits, swapped real/fake labels, sign errors); see :mod:`gantutor.checks.common` for how a check
-reports.
+logits, swapped real/fake labels, sign errors, a term detached or turned into a number by .item(), a
+NaN gradient from torch.where). The losses' gradients with respect to the logits are compared as well
+as their values. See :mod:`gantutor.checks.common` for how a check reports.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ def _check_loss(fn: Callable, n_args: int, reference: Callable, wrong: Sequence[
             if not value_t.requires_grad:
                 raise _Fail("your loss is not differentiable with respect to the logits: do not use "
                             ".item(), .detach(), numpy or Python floats inside the loss")
+            _check_gradients(value_t, inputs, flat, reference, label)
             continue
         for wrong_fn, message in wrong:
             if _close(value, float(wrong_fn(*flat))):
@@ -74,6 +76,37 @@ def _check_loss(fn: Callable, n_args: int, reference: Callable, wrong: Sequence[
             raise _Fail(f"right for logits of shape [N] but {value:.4g} instead of {expected:.4g} for shape "
                         f"[N, 1]: flatten the logits first (e.g. logits.reshape(-1))")
         raise _Fail(f"for {label} your loss is {value:.6g}, expected {expected:.6g}")
+
+
+_NAMES = {1: ("fake",), 2: ("real", "fake")}
+
+
+def _check_gradients(value_t: torch.Tensor, inputs, flat, reference: Callable, label: str) -> None:
+    """The loss's gradient with respect to each batch of logits must be finite and equal the reference's:
+    d/dl mean softplus(-l) = -sigmoid(-l) / n and d/dl mean softplus(l) = sigmoid(l) / n. A right value
+    can hide a term with no gradient (``.detach()`` or ``.item()`` on it) or a NaN gradient (a "stable"
+    softplus written with torch.where, whose discarded branch overflows: 0 * inf = nan)."""
+    try:
+        grads = torch.autograd.grad(value_t, inputs, allow_unused=True)
+    except RuntimeError as e:
+        raise _Fail(f"right values, but backpropagating through your loss failed: {e}") from None
+    ref_inputs = [t.detach().clone().requires_grad_(True) for t in flat]
+    want = torch.autograd.grad(reference(*ref_inputs), ref_inputs)
+    for name, got, ref, at in zip(_NAMES[len(inputs)], grads, want, flat):
+        if got is not None and not bool(torch.isfinite(got).all()):
+            raise _Fail(f"right values, but your loss's gradient is nan or inf for {label}: torch.where (or "
+                        f"masking) still backpropagates through the branch it discards, and 0 * inf = nan "
+                        f"there; use F.softplus or F.logsigmoid")
+        if got is None or not bool(got.abs().sum() > 0):
+            raise _Fail(f"right values, but no gradient reaches the {name} logits: .detach() or .item() on "
+                        f"a term inside the loss cuts it off (detach G's output in the D step, never D's logits)")
+        got = got.detach().double().reshape(-1)
+        # at l = 0 exactly, max(l, 0) + log1p(exp(-|l|)) (smooth there) gets a one-sided slope from autograd
+        smooth = at != 0
+        if got.shape != ref.shape or not torch.allclose(got[smooth], ref[smooth], rtol=1e-4, atol=1e-7):
+            raise _Fail(f"right values, but for {label} the gradient with respect to the {name} logits differs "
+                        f"from that of the reference loss (it is d/dl of the batch mean, e.g. sigmoid(l) / N "
+                        f"for mean softplus(l))")
 
 
 def _sp(t):
