@@ -104,6 +104,21 @@ def test_zero_insert_and_errors():
         conv_transpose_output_size(3, 0, 1, 0)
 
 
+@pytest.mark.parametrize("i,k,s,p,a", [(7, 4, 2, 1, 5), (7, 4, 1, 1, 1), (5, 3, 2, 1, 2)])
+def test_output_padding_must_be_smaller_than_the_stride(i, k, s, p, a):
+    """A referee's finding: output_padding >= s was accepted (19 and 9 for the first two); PyTorch refuses it."""
+    with pytest.raises(RuntimeError, match="output padding must be smaller"):
+        nn.ConvTranspose2d(1, 1, k, s, p, output_padding=a)(torch.zeros(1, 1, i, i))
+    with pytest.raises(ValueError, match=f"output_padding: expected an integer smaller than the stride s = {s}"):
+        conv_transpose_output_size(i, k, s, p, a)
+
+
+@pytest.mark.parametrize("i,k,s,p,a", [(7, 3, 2, 1, 1), (4, 5, 2, 2, 1), (3, 3, 3, 0, 2), (5, 4, 2, 1, 0)])
+def test_output_size_with_output_padding_matches_torch(i, k, s, p, a):
+    layer = nn.ConvTranspose2d(1, 1, k, s, p, output_padding=a)
+    assert layer(torch.zeros(1, 1, i, i)).shape[-1] == conv_transpose_output_size(i, k, s, p, a)
+
+
 def test_slerp_keeps_the_norm_and_hits_the_endpoints():
     torch.manual_seed(0)
     z0 = torch.randn(4, 100, dtype=torch.float64)

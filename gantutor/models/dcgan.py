@@ -43,11 +43,15 @@ BASE = {28: 7, 32: 4, 64: 4}  # image size -> side of the first (smallest) featu
 
 
 def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0) -> int:
-    """o = (i - 1) s - 2p + k + output_padding (Dumoulin and Visin, 2016, relationship 14)."""
+    """o = (i - 1) s - 2p + k + output_padding (Dumoulin and Visin, 2016, relationship 14, their a is
+    output_padding). Like PyTorch (dilation 1), output_padding must be smaller than the stride s."""
     for name, v in (("i", i), ("k", k), ("s", s)):
         V.positive_int(name, v)
     V.non_negative_int("p", p)
     V.non_negative_int("output_padding", output_padding)
+    if output_padding >= s:
+        V.fail("output_padding", f"an integer smaller than the stride s = {s} (PyTorch refuses larger ones)",
+               output_padding)
     o = (i - 1) * s - 2 * p + k + output_padding
     if o < 1:
         V.fail("p", f"a padding that leaves an output of at least 1 pixel (here p <= {((i - 1) * s + k + output_padding - 1) // 2})", p)
