@@ -47,6 +47,7 @@ def test_tiny_run_writes_a_checkpoint_that_loads_back(name, tmp_path, mnist_root
     assert info["steps"] == recipes.TINY_STEPS and info["eval_n"] == recipes.TINY_EVAL_N
     assert math.isfinite(info["fid"]) and info["fid"] > 0 and info["cpu_seconds"] > 0
     assert ("accuracy" in info) == (name == "cgan-mnist")
+    assert info["config"]["latent_dim"] == G.latent_dim == MODELS[name][1]
     assert record["history"]["step"] == [recipes.TINY_STEPS]
     trained = {k: v for k, v in raw["state_dict"].items()}
     for k, v in G.state_dict().items():  # the weights loaded are the ones written
@@ -66,6 +67,8 @@ def test_shipped_checkpoint_loads_and_draws_digits(name):
     assert not info["tiny"] and info["steps"] == recipes.RUNS[name].steps
     assert info["eval_n"] == recipes.EVAL_N and info["threads"] == 1 and info["train_cpu_seconds"] > 0
     assert 0 < info["fid"] < 1000 and info["fid_baseline"] < info["fid"]
+    # the record names the size of the codes G takes (it said 64, TrainConfig's default, for dcgan-mnist's 100)
+    assert info["config"]["latent_dim"] == G.latent_dim == MODELS[name][1]
     assert len(record["history"]["fid"]) == len(record["history"]["step"]) >= 2
     if name == "cgan-mnist":
         assert 0.1 < info["accuracy"] <= 1.0  # better than chance, which is 0.1

@@ -54,9 +54,11 @@ class ChapterRun:
     conditional: bool = False
     seed: int = 0
 
-    def train_config(self, steps: int) -> TrainConfig:
+    def train_config(self, steps: int, latent_dim: int) -> TrainConfig:
+        """The run's TrainConfig; ``latent_dim`` is G's, so that the record names the size of the codes
+        the shipped G takes (TrainConfig's default, 64, would defer to G in training but be recorded)."""
         return TrainConfig(steps=steps, seed=self.seed, progress=False, lr_schedule="linear",
-                           lr_final=LR_FINAL, lr_decay_start=LR_DECAY_START, **self.config)
+                           lr_final=LR_FINAL, lr_decay_start=LR_DECAY_START, latent_dim=latent_dim, **self.config)
 
 
 # Chapter 1, section "MNIST": MLPGenerator(64 -> 256 -> 512 -> 784), MLPDiscriminator(784 -> 512 -> 256 -> 1).
@@ -111,7 +113,7 @@ def train_run(name: str, tiny: bool) -> Tuple[nn.Module, dict, dict]:
     steps, every, n = (TINY_STEPS, TINY_STEPS, TINY_EVAL_N) if tiny else (run.steps, run.eval_every, EVAL_N)
     seed_everything(run.seed)
     G, D = run.networks()
-    config = run.train_config(steps)
+    config = run.train_config(steps, G.latent_dim)
     if run.conditional:
         trainer = ConditionalTrainer(G, D, mnist_sampler(labelled=True), config)
     else:
