@@ -42,8 +42,9 @@ DEFAULT_SETTINGS: Dict[str, dict] = {
     "wgan-gp": dict(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0, k=5, betas=(0.5, 0.9)),
     # The book's choice, not Miyato et al.'s (2018). Their Table 1 tests six Adam settings on images, all with
     # beta1 >= 0.5, none with betas (0.5, 0.9) and one D step (the closest, setting C = DCGAN's: lr 2e-4,
-    # betas (0.5, 0.999), n_dis 1); their released hinge-loss ResNet code (pfnet-research/sngan_projection)
-    # uses lr 2e-4, betas (0, 0.9), n_dis 5. Here k = 1 at the shared learning rate keeps the toy runs cheap.
+    # betas (0.5, 0.999), n_dis 1); their ResNet runs (Appendix B.2) and released hinge-loss code
+    # (pfnet-research/sngan_projection) use lr 2e-4, betas (0, 0.9), n_dis 5. Here k = 1 at the shared
+    # learning rate keeps the toy runs cheap.
     "hinge-sn": dict(d_loss="hinge", g_loss="hinge", spectral_norm=True, k=1, betas=(0.5, 0.9)),
 }
 
