@@ -96,8 +96,41 @@ def _critic(variant="right"):
             return 2 * torch.cat([D(fake), -D(real)]).mean() + gp
         if variant == "maximised":  # unnamed wrong answer: the estimate to maximise, minus the penalty
             return D(real).mean() - D(fake).mean() - gp
+        # the referee's wrong answers: right values, a term cut out of the graph
+        if variant == "real_detached":
+            return D(fake).mean() - D(real).mean().detach() + gp
+        if variant == "real_item":
+            return D(fake).mean() - D(real).mean().item() + gp
+        if variant == "fake_no_grad":
+            with torch.no_grad():
+                d_fake = D(fake)
+            return d_fake.mean() - D(real).mean() + gp
+        if variant == "penalty_detached":
+            return D(fake).mean() - D(real).mean() + gp.detach()
+        if variant == "half_detached":  # unnamed: half of the real term detached
+            return D(fake).mean() - 0.5 * D(real).mean() - 0.5 * D(real).mean().detach() + gp
         return (D(fake) - D(real)).mean() + gp
     return fn
+
+
+def _penalty_own_rng(source, lam_used=None):
+    """Right penalties (unless lam_used) whose alphas do not come from torch's global generator."""
+    gen = torch.Generator().manual_seed(123)
+    rng = np.random.default_rng(7)
+
+    def fn(D, real, fake, lam=10.0):
+        shape = (real.shape[0], *[1] * (real.ndim - 1))
+        alpha = (torch.from_numpy(rng.random(shape)).float() if source == "numpy"
+                 else torch.rand(shape, generator=gen))
+        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+        return (lam if lam_used is None else lam_used) * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return fn
+
+
+def _w1_float32(x, y):
+    """Right, in float32 (about 7 significant digits): the referee's numpy version."""
+    return float(np.mean(np.abs(np.sort(x.astype(np.float32)) - np.sort(y.astype(np.float32)))))
 
 
 @pytest.mark.parametrize("check,answer", [
@@ -106,6 +139,12 @@ def _critic(variant="right"):
     (checks_wgan.check_gradient_penalty, lambda D, r, f, lam: lam * losses.gradient_penalty(D, r, f)),
     (checks_wgan.check_critic_loss, _critic("right")),
     (checks_wgan.check_critic_loss, _critic("pooled")),
+    (checks_wgan.check_w1_sorted, _w1_float32),
+    (checks_wgan.check_w1_sorted, lambda x, y: float((torch.Tensor(x).sort().values
+                                                      - torch.Tensor(y).sort().values).abs().mean())),
+    (checks_wgan.check_gradient_penalty, _penalty_own_rng("numpy")),
+    (checks_wgan.check_gradient_penalty, _penalty_own_rng("generator")),
+    (checks_wgan.check_critic_loss, lambda D, r, f, lam: D(f).mean() - D(r).mean() + _penalty_own_rng("numpy")(D, r, f, lam)),
 ])
 def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     assert check(answer), capsys.readouterr().out
@@ -121,6 +160,11 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     (checks_wgan.check_gradient_penalty, _penalty("narrow"), "not spread uniformly over [0, 1]"),
     (checks_wgan.check_gradient_penalty, _penalty("beta22"), "not spread uniformly over [0, 1]"),
     (checks_wgan.check_critic_loss, _critic("ignores_lam"), "your loss ignores its argument lam"),
+    (checks_wgan.check_gradient_penalty, _penalty_own_rng("numpy", lam_used=10.0), "multiply by the argument lam"),
+    (checks_wgan.check_critic_loss, _critic("real_detached"), "no gradient reaches D(real)"),
+    (checks_wgan.check_critic_loss, _critic("real_item"), "no gradient reaches D(real)"),
+    (checks_wgan.check_critic_loss, _critic("fake_no_grad"), "no gradient reaches D(fake)"),
+    (checks_wgan.check_critic_loss, _critic("penalty_detached"), "no gradient reaches the penalty"),
 ])
 def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     assert not check(answer)
@@ -132,6 +176,9 @@ def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(x) - y))), "expected"),
     (checks_wgan.check_gradient_penalty, _penalty("l1"), "at the interpolates your function used it should be"),
     (checks_wgan.check_critic_loss, _critic("maximised"), "expected E[D(fake)] - E[D(real)] + penalty"),
+    (checks_wgan.check_critic_loss, _critic("half_detached"), "keep every term in the graph"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(x) - np.sort(y)))) * (1 + 1e-4),
+     "expected"),
 ])
 def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, expected, capsys):
     """Wrong answers a student might write that the checks do not diagnose: they still FAIL."""

@@ -15,7 +15,9 @@ gradients (the image case has three channels, so a per-channel norm differs from
 the gradient of ``D(x_hat).mean()`` (each sample's gradient divided by the batch size), a missing
 lambda, the squared norm, a sum instead of a mean, re-paired batches (x_hat between real[i] and some
 other fake), alphas not uniform on [0, 1]; a critic loss that ignores its lam (checked again at lam = 3.7,
-as the penalty is). The critic loss gets real and fake batches of the
+as the penalty is, each time at the interpolates read back, so students' alphas from numpy or an own
+generator are fine), and a critic loss with the right value but a detached real, fake or penalty term
+(its gradient with respect to the critic's weights is compared too). The critic loss gets real and fake batches of the
 same size, as WGAN-GP pairs them (Algorithm 1): there ``mean(D(fake)) - mean(D(real))`` and
 ``mean(D(fake) - D(real))`` are the same number, and both are right.
 """
@@ -44,7 +46,7 @@ def check_w1_sorted(fn: Callable) -> bool:
             x, y = rng.normal(0, 1, n), rng.exponential(1.5, n) - 0.5
             value = float(_to_numpy(_call(fn, x.copy(), y.copy())).reshape(()))
             want = stats.wasserstein_distance(x, y)
-            if _close(value, want, 1e-7, 1e-9):
+            if _close(value, want, 1e-5, 1e-8):  # float32 arithmetic (about 7 digits) is a right answer
                 continue
             xs, ys = np.sort(x), np.sort(y)
             for other, message in [
@@ -56,9 +58,9 @@ def check_w1_sorted(fn: Callable) -> bool:
                 (abs(x.mean() - y.mean()), "the difference of the means is only a lower bound of W1"),
                 (np.sum(np.abs(xs - ys)), "a sum; W1 is the MEAN of |x_(i) - y_(i)| (each sample has mass 1/n)"),
             ]:
-                if _close(value, float(other), 1e-7, 1e-9):
+                if _close(value, float(other), 1e-5, 1e-8):
                     raise _Fail(message)
-            raise _Fail(f"for {n} samples your W1 is {value:.6g}, expected {want:.6g}")
+            raise _Fail(f"for {n} samples your W1 is {value:.10g}, expected {want:.10g}")
     return _verdict("check_w1_sorted", body)
 
 
@@ -153,11 +155,20 @@ def _penalty_body(fn: Callable):
                for g, w in zip(got_g, want_g)):
             raise _Fail("the value is right but its gradient with respect to the critic's weights is not: "
                         "do not detach the input gradient (create_graph=True, no .detach() or .data)")
-        torch.manual_seed(0)  # the same alphas again, with another weight lambda
+        # Another weight lambda. The student's alphas need not repeat (numpy, an own torch.Generator...):
+        # read the new interpolates back and recompute the target at those points.
+        D.inputs.clear()
         other = _call(fn, D, real.clone(), fake.clone(), 3.7)
-        if not isinstance(other, torch.Tensor) or not _close(float(other.detach()), float(want) * 3.7 / LAM, 1e-4, 1e-6):
-            raise _Fail("right for lam = 10 but not for lam = 3.7: multiply by the argument lam, do not "
-                        "write the weight 10 into the function")
+        if not isinstance(other, torch.Tensor) or other.numel() != 1:
+            raise _Fail("return a scalar tensor (also for lam = 3.7)")
+        base = ((D.grad_at(_interpolates(D, real, fake)).flatten(1).norm(dim=1) - 1) ** 2).mean()
+        got = float(other.detach())
+        if not _close(got, 3.7 * float(base), 1e-4, 1e-6):
+            if _close(got, LAM * float(base), 1e-4, 1e-6):
+                raise _Fail("right for lam = 10 but not for lam = 3.7: multiply by the argument lam, do not "
+                            "write the weight 10 into the function")
+            raise _Fail(f"right for lam = 10 but not for lam = 3.7: your penalty is {got:.6g}, expected "
+                        f"{3.7 * float(base):.6g} at the interpolates your function used")
 
 
 def _diagnose(got: float, grad, norm, label: str) -> None:
@@ -221,6 +232,40 @@ def _train_critic(loss_fn: Callable, steps: int = 300, seed: int = 0):
     return estimate, exact, float(g.abs().mean())
 
 
+def _same_gradient(D: ProbeCritic, value: torch.Tensor, real, fake, penalty: torch.Tensor) -> None:
+    """The right value is not enough: the critic must be trained by ALL of the loss. Compare the gradient of
+    ``value`` with respect to D's weights with that of gap + penalty, and name a detached term."""
+    if not value.requires_grad:
+        raise _Fail("the value is right but it cannot be minimised: it does not depend on the critic's "
+                    "weights (no .item(), .detach() or torch.no_grad() in the loss)")
+    params = list(D.parameters())
+    zero = torch.zeros(())
+
+    def grads(loss):
+        gs = torch.autograd.grad(loss.reshape(()), params, retain_graph=True, allow_unused=True)
+        return [zero if g is None else g for g in gs]
+
+    def same(a, b):
+        return all(torch.allclose(x, y, rtol=1e-3, atol=1e-6) for x, y in zip(a, b))
+
+    got = grads(value)
+    d_fake, d_real = D(fake).mean(), D(real).mean()
+    if same(got, grads(d_fake - d_real + penalty)):
+        return
+    for wrong, message in [
+        (d_fake + penalty, "no gradient reaches D(real): the value is right, but the real term is detached "
+         "(.item(), .detach() or torch.no_grad()), so the critic never raises D on the data"),
+        (-d_real + penalty, "no gradient reaches D(fake): the value is right, but the fake term is detached "
+         "(.item(), .detach() or torch.no_grad()), so the critic never lowers D on the fakes"),
+        (d_fake - d_real, "no gradient reaches the penalty: the value is right, but the penalty is detached "
+         "(create_graph=True, no .item() or .detach()), so it does not constrain the critic"),
+    ]:
+        if same(got, grads(wrong)):
+            raise _Fail(message)
+    raise _Fail("the value is right but its gradient with respect to the critic's weights is not that of "
+                "E[D(fake)] - E[D(real)] + penalty: keep every term in the graph (no .item() or .detach())")
+
+
 def check_critic_loss(fn: Callable) -> bool:
     """``fn(D, real, fake, lam)`` should return WGAN-GP's critic loss E[D(fake)] - E[D(real)] + the
     gradient penalty (Gulrajani et al., Algorithm 1, line 7); a critic trained with it on 1D Gaussians
@@ -249,6 +294,7 @@ def check_critic_loss(fn: Callable) -> bool:
                     raise _Fail(message)
             raise _Fail(f"your critic loss is {got:.6g}, expected E[D(fake)] - E[D(real)] + penalty = "
                         f"{float(gap + penalty):.6g}")
+        _same_gradient(D, value, real, fake, penalty)
         torch.manual_seed(0)  # another weight lambda: the loss must pass its argument lam on
         D.inputs.clear()
         other = _call(fn, D, real.clone(), fake.clone(), 3.7)
