@@ -278,3 +278,79 @@ def test_d_step_check_names_zero_grad_after_backward(capsys):
     assert not checks_dcgan.check_d_train_step(no_step)
     late, missing = capsys.readouterr().out.splitlines()
     assert "BEFORE loss.backward()" in late and "call opt_d.step() after loss.backward()" in missing
+
+
+# ---- referee ch6, findings 3 and 4 ------------------------------------------------------------------
+
+def _relu_before_tanh(d, n):
+    s = _stack(d, n)
+    return nn.Sequential(*list(s)[:-1], nn.ReLU(), nn.Tanh())
+
+
+def _dropout_in_hidden_layer(d, n):
+    s = list(_stack(d, n))
+    return nn.Sequential(*s[:3], nn.Dropout2d(0.2), *s[3:])
+
+
+def _double_relu(d, n):
+    s = list(_stack(d, n))
+    return nn.Sequential(*s[:3], nn.ReLU(), *s[3:])
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_relu_before_tanh, "none after the last transposed convolution (its output goes straight into tanh)"),
+    (_double_relu, "your stack has 3 ReLUs; use exactly two"),
+    (_dropout_in_hidden_layer, "your stack also has Dropout2d, which the table does not list"),
+], ids=["relu-before-tanh", "two-relus-in-a-row", "dropout2d"])
+def test_stack_check_names_extra_layers(fn, message, capsys):
+    """The referee's wrong answers: an extra ReLU before tanh was told 'put a ReLU after each of the first
+    two batch norms' (which it had); Dropout2d after a hidden ReLU passed."""
+    assert not checks_dcgan.check_generator_stack(fn)
+    out = capsys.readouterr().out
+    assert message in out and "put a ReLU after each" not in out
+
+
+def _nested_blocks(d, n):
+    # the right stack written differently: nested blocks, biases on, an nn.Identity placeholder
+    def block(i, o, k, s, p):
+        return nn.Sequential(nn.ConvTranspose2d(i, o, k, s, p), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+    return nn.Sequential(block(d, 2 * n, 7, 1, 0), block(2 * n, n, 4, 2, 1), nn.Identity(),
+                         nn.Sequential(nn.ConvTranspose2d(n, 1, 4, 2, 1), nn.Tanh()))
+
+
+def test_stack_check_passes_right_stacks_written_differently(capsys):
+    assert checks_dcgan.check_generator_stack(_nested_blocks)
+    assert capsys.readouterr().out.endswith(": PASS\n")
+
+
+def _eval_mode_fakes(D, G, opt, x, z):
+    G.eval()
+    with torch.no_grad():
+        fake = G(z)
+    G.train()
+    loss = F.softplus(-D(x)).mean() + F.softplus(D(fake)).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _train_mode_fakes_explicit(D, G, opt, x, z):
+    G.train()                       # already in training mode: a no-op, so still right
+    fake = G(z).detach()
+    loss = F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x))) + \
+        F.binary_cross_entropy_with_logits(D(fake), torch.zeros(len(fake)))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def test_d_step_check_names_fakes_made_in_eval_mode(capsys):
+    """The referee's wrong answer: fakes made with G.eval() under no_grad, G.train() restored, got only the
+    generic mismatch message."""
+    assert not checks_dcgan.check_d_train_step(_eval_mode_fakes)
+    out = capsys.readouterr().out
+    assert "G in eval mode" in out and "leave G in training mode" in out and "differ from" not in out
+    assert checks_dcgan.check_d_train_step(_train_mode_fakes_explicit)
+    assert capsys.readouterr().out.endswith(": PASS\n")

@@ -7,8 +7,9 @@ line and returns True or False:
 
 Common wrong answers are named: the convolution's size formula given for the transposed one, a 3 x 3
 kernel with stride 2 (13 x 13 instead of 14 x 14, or 14 x 14 with ``output_padding=1``: a kernel not
-divisible by its stride), a missing tanh, batch norm on the output layer, fakes not detached in the
-discriminator's step, real and fake labels swapped, stale gradients, one mixed real+fake batch through a
+divisible by its stride), a missing tanh, batch norm on the output layer, a ReLU before the output
+tanh, a layer the task's table does not list (Dropout2d), fakes not detached in the discriminator's
+step, fakes made with G in eval mode, real and fake labels swapped, stale gradients, one mixed real+fake batch through a
 batch-normalised D, one mean over the real and fake batches together (the discriminator's step is
 checked with 16 real and 12 fake images, so that answer differs from the sum of the two means), a loss
 computed from sigmoid outputs (log(sigmoid(l)), nn.BCELoss: the step is checked again with logits near
@@ -106,10 +107,14 @@ def _check_stack_shapes(shapes, latent_dim, ngf, n):
                     f"([N, channels, height, width])")
 
 
+_TABLE_LAYERS = (nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU, nn.Tanh, nn.Identity)
+
+
 def check_generator_stack(fn: Callable) -> bool:
     """``fn(latent_dim, ngf)`` should return an nn.Module mapping z [N, latent_dim, 1, 1] to [N, 1, 28, 28]
     in [-1, 1]: ConvT(k=7) to [2ngf, 7, 7], ConvT(k=4, s=2, p=1) to [ngf, 14, 14] and to [1, 28, 28];
-    BN + ReLU after the first two, tanh after the last; stride-2 kernels divisible by the stride."""
+    BN + ReLU after the first two, tanh after the last, no other layers (nn.Identity aside); stride-2
+    kernels divisible by the stride."""
     def body():
         for latent_dim, ngf in ((10, 4), (16, 6)):
             stack = _call(fn, latent_dim, ngf)
@@ -127,7 +132,15 @@ def check_generator_stack(fn: Callable) -> bool:
                             "layer (Radford et al.: batch norm on G's output made training unstable)")
             if any(isinstance(m, (nn.LeakyReLU, nn.ELU)) for m in layers):
                 raise _Fail("the generator uses ReLU in its hidden layers (LeakyReLU is the discriminator's)")
-            if kinds.count(nn.ReLU) != 2:
+            n_relu = kinds.count(nn.ReLU)
+            if n_relu > 2:
+                convs = [i for i, k in enumerate(kinds) if k is nn.ConvTranspose2d]
+                if kinds[convs[-1] + 1:convs[-1] + 2] == [nn.ReLU]:
+                    raise _Fail("only two ReLUs, after the two batch norms: none after the last transposed "
+                                "convolution (its output goes straight into tanh)")
+                raise _Fail(f"your stack has {n_relu} ReLUs; use exactly two, one after each of the first two "
+                            f"batch norms")
+            if n_relu < 2:
                 raise _Fail("put a ReLU after each of the first two batch norms")
             convs = [i for i, k in enumerate(kinds) if k is nn.ConvTranspose2d]
             for i in convs[:2]:
@@ -139,6 +152,10 @@ def check_generator_stack(fn: Callable) -> bool:
                 raise _Fail("the output goes through a sigmoid, in [0, 1]; the data are scaled to [-1, 1]: use tanh")
             if not isinstance(layers[-1], nn.Tanh) or float(out.abs().max()) > 1.0:
                 raise _Fail("the last layer must be nn.Tanh(), so that images lie in [-1, 1] like the data")
+            extra = [k.__name__ for k in kinds if k not in _TABLE_LAYERS]
+            if extra:
+                raise _Fail(f"your stack also has {', '.join(extra)}, which the table does not list: use only its "
+                            f"layers (ConvTranspose2d, BatchNorm2d, ReLU, and tanh at the output)")
     return _verdict("check_generator_stack", body)
 
 
@@ -161,10 +178,12 @@ def _step_setup(shift: float = 0.0):
 
 
 def _replay(zero_grad: bool = True, swap: bool = False, joint: bool = False, pooled: float = 0.0,
-            shift: float = 0.0):
+            shift: float = 0.0, g_eval: bool = False):
     D, G, opt, x_real, z = _step_setup(shift)
+    G.train(not g_eval)   # g_eval: the fakes made by G in eval mode (running batch-norm statistics)
     with torch.no_grad():
         fake = G(z)
+    G.train()
     if joint:
         logits = D(torch.cat([x_real, fake]))
         real_logits, fake_logits = logits[:len(x_real)], logits[len(x_real):]
@@ -202,6 +221,9 @@ def check_d_train_step(fn: Callable) -> bool:
              "mixes their statistics: call D(x_real) and D(fake) separately (as gantutor's Trainer does)"),
             (dict(pooled=1.0), _POOLED),
             (dict(pooled=2.0), _POOLED),
+            (dict(g_eval=True), "you made the fakes with G in eval mode (G.eval()): its batch norm then uses "
+             "running statistics, not the batch's; leave G in training mode, as gantutor's Trainer does "
+             "(torch.no_grad() alone keeps gradients out of G)"),
         ], "D's weights after your step differ from one optimiser step on the binary cross-entropy "
            "of D(x_real) (label 1) and D(G(z)) (label 0)")
         # The same step with logits near +LARGE_LOGIT: only a loss computed stably from the logits is right
