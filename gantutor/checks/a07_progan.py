@@ -12,9 +12,11 @@ applied at initialisation instead of at run time, divided instead of multiplied,
 the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of the
 blend) or applied to each image before it (the blend of tanh's), or bilinear instead of
 nearest-neighbour upsampling. (ProGAN's generator has no output activation: toRGB is linear, so the
-fade-in blends two images in pixel space, exactly as the real images are blended. "The blend taken
-after the output activation" is not a wrong answer in that design, since there is no activation;
-what is wrong is any activation around or inside the blend.) A check never raises on a wrong answer.
+fade-in blends two images in pixel space, exactly as the real images are blended. Nothing may follow
+the blend: tanh of the blend is not a blend of images. A tanh applied to each path before the blend
+would still blend two images by the reals' rule, but the task defines new_rgb and old_rgb as the raw,
+linear toRGB outputs and asks for ProGAN's blend of them, so here it is a wrong answer relative to
+that spec.) A check never raises on a wrong answer.
 """
 from __future__ import annotations
 

@@ -185,7 +185,10 @@ def blend_real(x: Tensor, alpha: float) -> Tensor:
     """Real images x [N, C, S, S] at the current resolution during a fade-in (figure 2's caption, and the
     official code's process_reals): alpha * x + (1 - alpha) * upsample(downsample(x)), a blend of two
     images in pixel space. G's faded output is the same operation, alpha * new image + (1 - alpha) *
-    upsample(old image), because its toRGB layers are linear and nothing follows the blend (no output
-    activation): with an activation after the blend, tanh(alpha a + (1 - alpha) b) would differ from
-    alpha tanh(a) + (1 - alpha) tanh(b) in between, and D would see fakes and reals blended differently."""
+    upsample(old image), because nothing follows the blend: ProGAN's toRGB layers are linear and its
+    generator has no output activation (appendix A.1, official code). An activation AFTER the blend
+    would break it: tanh(alpha a + (1 - alpha) b) differs from alpha tanh(a) + (1 - alpha) tanh(b) in
+    between, and D would see fakes and reals blended differently. An activation applied to each path
+    BEFORE the blend (alpha tanh(a) + (1 - alpha) up(tanh(b))) would still blend two images by the reals'
+    rule; it is simply not ProGAN's design."""
     return fade_in(alpha, x, upsample(downsample(x)))

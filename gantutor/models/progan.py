@@ -18,6 +18,11 @@ at 4 * 2**s pixels). Table 2 of the paper, scaled down:
   gain sqrt(2)); as in the official code, toRGB and D's last linear layer use gain 1 and G's first dense
   layer (z -> 4 x 4 map) gain sqrt(2) / 4, i.e. scale sqrt(2) / (4 sqrt(latent_dim)) = sqrt(2 / (16
   latent_dim)): He's constant as if the fan-in were the 16 positions times the latent size.
+* one deviation from the official code, kept because the shipped checkpoints depend on it: the dense
+  layer's bias has ``widths[0] * 16`` entries, one per channel AND position of the 4 x 4 map, because it
+  is added before the reshape; the official code (networks.py, G_paper, res == 2) reshapes first and
+  applies one bias per channel. The function class is slightly larger (16 free offsets per channel); at
+  initialisation (zero bias) the two compute the same.
 
 :class:`ProGANGame` trains them with WGAN-GP plus the drift term eps_drift E[D(x)^2] (appendix A.1).
 """
@@ -78,7 +83,8 @@ class ProGANGenerator(nn.Module):
         norm = PixelNorm if pixelnorm else nn.Identity
         w0 = self.widths[0]
         self.normalize_z = norm()
-        self.dense = EqualizedLinear(latent_dim, w0 * 16, gain=math.sqrt(2) / 4)  # the official code's gain
+        # the official code's gain; its bias is per channel and position (module docstring)
+        self.dense = EqualizedLinear(latent_dim, w0 * 16, gain=math.sqrt(2) / 4)
         self.base = nn.Sequential(_lrelu(), norm(), EqualizedConv2d(w0, w0, 3), _lrelu(), norm())
         self.blocks = nn.ModuleList([nn.Identity()] + [
             nn.Sequential(EqualizedConv2d(a, b, 3), _lrelu(), norm(), EqualizedConv2d(b, b, 3), _lrelu(), norm())

@@ -4,7 +4,7 @@
 - :func:`ema_update`: G's exponential moving average (Karras et al., 2018, appendix A.1; StyleGAN);
 - :func:`lazy_due`: when a lazy regulariser runs (Karras et al., 2020, section 3.1);
 - :func:`growth_stage`: ProGAN's resolution stage and fade-in weight alpha at a step (Karras et al., 2018,
-  section 3: alpha rises linearly from 0 to 1 while a new block fades in, then the stage stabilises).
+  section 2 and figure 2: alpha rises linearly from 0 to 1 while a new block fades in, then the stage stabilises).
 """
 from __future__ import annotations
 
