@@ -176,6 +176,10 @@ class _SNLayer(nn.Module):
             v = nn.functional.normalize(W.T @ self.u, dim=0)
         if self.variant == "frobenius":            # unnamed: u iterated right, but the wrong norm divides
             return W / torch.linalg.matrix_norm(W)
+        if self.variant == "clamp":                # named: only shrinks, W / max(sigma, 1) (referee ch5, finding 2)
+            return W / torch.clamp(self.u.clone() @ W @ v, min=1.0)
+        if self.variant == "sqrt":                 # named: W / sqrt(sigma)
+            return W / (self.u.clone() @ W @ v).sqrt()
         if self.variant == "norm_form":            # right, written differently: sigma = ||W v||, v constant
             return W / (W @ v).norm()
         if self.variant == "in_graph":
@@ -183,6 +187,67 @@ class _SNLayer(nn.Module):
         if self.variant == "detached":
             return W / (self.u @ W.detach() @ v)
         return W / (self.u.clone() @ W @ v)
+
+
+class _TorchStyleLayer(nn.Module):
+    """Named (referee ch5, finding 3): PyTorch's design, buffers u and v, u <- W v then v <- W^T u. A correct
+    spectral norm, but not the task's one iteration of power_iteration from the stored u."""
+
+    def __init__(self, weight):
+        super().__init__()
+        u = torch.randn(weight.shape[0], generator=torch.Generator().manual_seed(0), dtype=weight.dtype)
+        self.register_buffer("u", u / u.norm())
+        self.register_buffer("v", nn.functional.normalize(weight.detach().flatten(1).T @ self.u, dim=0))
+
+    def forward(self, W):
+        with torch.no_grad():
+            if self.training:
+                self.u.copy_(nn.functional.normalize(W @ self.v, dim=0))
+                self.v.copy_(nn.functional.normalize(W.T @ self.u, dim=0))
+        return W / (self.u.clone() @ W @ self.v.clone())
+
+
+class _EvalIterationLayer(nn.Module):
+    """Right, written differently (referee ch5, finding 3): one iteration in every call, stored only in
+    training mode. In eval mode it divides by ||W v|| with v = W^T u / ||W^T u|| from the stored u, the
+    same number as sigma = ||W v|| of the "norm_form" answer; u is not changed."""
+
+    def __init__(self, weight):
+        super().__init__()
+        u = torch.randn(weight.shape[0], generator=torch.Generator().manual_seed(0), dtype=weight.dtype)
+        self.register_buffer("u", u / u.norm())
+
+    def forward(self, W):
+        with torch.no_grad():
+            sigma, u, v = layers.power_iteration(W.detach(), self.u, 1)
+            if self.training:
+                self.u.copy_(u)
+        return W / (u @ W @ v)
+
+
+class _Algorithm1Layer(nn.Module):
+    """Right, written differently (referee ch5): Algorithm 1 literally, sigma = u^T W v with the iteration's
+    own v in training mode (half an iteration behind the reference's v); eval mode takes v from the stored u."""
+
+    def __init__(self, weight):
+        super().__init__()
+        u = torch.randn(weight.shape[0], generator=torch.Generator().manual_seed(0), dtype=weight.dtype)
+        self.register_buffer("u", u / u.norm())
+
+    def forward(self, W):
+        with torch.no_grad():
+            if self.training:
+                _, u, v = layers.power_iteration(W.detach(), self.u, 1)
+                self.u.copy_(u)
+            else:
+                v = nn.functional.normalize(W.T @ self.u, dim=0)
+        return W / (self.u.clone() @ W @ v)
+
+
+def _rayleigh(W, u, n):
+    """Named (referee ch5, finding 3): sigma as the Rayleigh quotient v^T W^T W v = sigma^2, u normalised."""
+    s, u1, v = _power_iteration_loop(W, u, n)
+    return v @ W.T @ W @ v, u1, v
 
 
 def _conv_norm_variant(variant):
@@ -220,6 +285,8 @@ def _linear_norms(m):
     (checks_sngan.check_power_iteration, _power_iteration_loop),
     (checks_sngan.check_spectral_norm_layer, _SNLayer),
     (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "norm_form")),
+    (checks_sngan.check_spectral_norm_layer, _Algorithm1Layer),
+    (checks_sngan.check_spectral_norm_layer, _EvalIterationLayer),
     (checks_sngan.check_lipschitz_bound, lambda m: math.prod(_power_iteration_loop(
         l.weight.detach(), torch.ones(l.weight.shape[0], dtype=l.weight.dtype), 100)[0] for l in m.modules()
         if isinstance(l, nn.Linear))),
@@ -252,6 +319,10 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     (checks_sngan.check_conv_operator_norm, _conv_norm_variant("height_only"), "height and the width separately"),
     (checks_sngan.check_power_iteration,
      lambda W, u, n: _unnormalised_u(W, u, n), "square of the right one"),
+    (checks_sngan.check_power_iteration, _rayleigh, "e.g. ||W v||^2 or v^T W^T W v"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "clamp"), "do not clamp sigma at 1"),
+    (checks_sngan.check_spectral_norm_layer, lambda w: _SNLayer(w, "sqrt"), "you divide by sqrt(sigma)"),
+    (checks_sngan.check_spectral_norm_layer, _TorchStyleLayer, "also keeps a buffer v"),
 ])
 def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     assert not check(answer)
@@ -293,4 +364,25 @@ def test_spectral_norm_layer_must_still_normalise_in_eval_mode(capsys):
                 return getattr(self.inner, name)
 
     assert not checks_sngan.check_spectral_norm_layer(EvalRaw)
+    assert "in eval mode your weight has spectral norm" in capsys.readouterr().out
+
+
+def test_spectral_norm_layer_eval_mode_is_checked_to_1e6(capsys):
+    """Eval mode must divide by an estimate from the stored u (u^T W v or ||W v||) to 1e-6, not by some
+    other number that happens to lie in the range the coarse check allowed (referee ch5, finding 3)."""
+    class EvalHalf(nn.Module):
+        def __init__(self, weight):
+            super().__init__()
+            self.inner = layers.SpectralNorm(weight)
+
+        def forward(self, W):
+            return self.inner(W) if self.training else self.inner(W) * 1.01
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self.inner, name)
+
+    assert not checks_sngan.check_spectral_norm_layer(EvalHalf)
     assert "in eval mode your weight has spectral norm" in capsys.readouterr().out

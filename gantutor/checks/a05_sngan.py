@@ -3,12 +3,13 @@
 line and returns True or False:
 
     check_power_iteration: PASS
-    check_power_iteration: FAIL - your estimate is sigma(W)^2, not sigma(W): u is not normalised ...
+    check_power_iteration: FAIL - your estimate 13.69 is sigma^2, the square of the right one, 3.7 ...
 
-Common wrong answers are named: u left unnormalised (the estimate becomes sigma^2), the Frobenius norm
+Common wrong answers are named: an estimate of sigma^2 (u left unnormalised, ||W v||^2), division by
+sqrt(sigma) or by max(sigma, 1), a second buffer v as PyTorch keeps, the Frobenius norm
 instead of the spectral norm, sigma detached from the graph (the gradient of eq. 12 loses a term), the
 buffer u itself in the graph of sigma (a second call before backward, as in every discriminator step,
-then fails with an in-place error), u updated in eval mode, several power iterations per call, a fresh
+then fails with an in-place error), u updated (or an iteration run) in eval mode, several power iterations per call, a fresh
 random start, the exact norm instead of u^T W v (checked from a poor stored u), the top-level layers
 only in a nested model, too few power iterations for the Lipschitz bound, the reshaped-kernel norm given for a
 convolution's operator norm, an adjoint without (or with one shared) ``output_padding``. The test
@@ -65,8 +66,9 @@ def check_power_iteration(fn: Callable) -> bool:
             want, u_ref, v_ref = layers.power_iteration(W, u0, 1)
             got = _scalar(sigma, "sigma")
             if _close(got, float(want) ** 2, 1e-6, 1e-12):  # u = W v unnormalised: u^T W v = ||W v||^2
-                raise _Fail(f"your estimate {got:.5g} is the square of the right one, {float(want):.5g}: u is not "
-                            f"normalised. After u <- W v divide by ||W v||, so that u^T W v is ||W v||, not ||W v||^2")
+                raise _Fail(f"your estimate {got:.5g} is sigma^2, the square of the right one, {float(want):.5g} (e.g. "
+                            f"||W v||^2 or v^T W^T W v, or u^T W v with u = W v not normalised): after u <- W v divide by "
+                            f"||W v||, and return sigma = u^T W v = ||W v||, not its square")
             if _close(got, float(torch.linalg.matrix_norm(W)), 1e-6, 1e-12):
                 raise _Fail("that is the Frobenius norm ||W||_F, an upper bound; the spectral norm is the largest "
                             "singular value, estimated by u^T W v")
@@ -138,8 +140,11 @@ def check_spectral_norm_layer(cls) -> bool:
     iteration per call in training mode, none in eval mode, forward(W) = W / (u^T W v) with the
     gradient flowing through sigma (Miyato et al., 2018, eq. 8 and 12). Checked: from a given poor u,
     one training-mode call stores exactly one iteration's u and leaves the weight's norm well above 1
-    (so neither several iterations, nor a fresh start, nor the exact norm passes); eval mode divides by
-    u^T W v from the stored u without changing it."""
+    (so neither several iterations, nor a fresh start, nor the exact norm passes); after 60 calls the norm
+    is 1, also for a second weight with sigma = 0.2 (so dividing by max(sigma, 1) fails); eval mode leaves
+    u unchanged and divides by an estimate from the stored u, checked to 1e-6: u^T W v = ||W^T u|| with
+    v = W^T u / ||W^T u||, or ||W v|| with that v (Algorithm 1's u^T W v after the update, the same number
+    as an iteration run in eval mode without storing it)."""
     def body():
         torch.manual_seed(0)
         layer = _register(cls, nn.Linear(24, 16).double())
@@ -155,6 +160,12 @@ def check_spectral_norm_layer(cls) -> bool:
             raise _Fail("one training-mode call left the buffer u unchanged: run one power iteration from the stored "
                         "u and store the new u in place, self.u.copy_(...)")
         want = F.normalize(W0 @ F.normalize(W0.T @ u0, dim=0), dim=0)
+        if not torch.allclose(u1, want, atol=1e-8) and any(k.endswith(".v") for k in layer.state_dict()):
+            raise _Fail("after one training-mode call from a given u the buffer u does not hold one iteration from "
+                        "it: your layer also keeps a buffer v and seems to start from it (u <- W v, as PyTorch's "
+                        "spectral_norm does, also a correct design). This task asks for one call of your "
+                        "power_iteration from the stored u (v <- W^T u / ||W^T u||, then u <- W v / ||W v||), u "
+                        "being the only state")
         if not torch.allclose(u1, want, atol=1e-8):
             raise _Fail("after one training-mode call from a given u the buffer should hold ONE iteration's result, "
                         "W v / ||W v|| with v = W^T u / ||W^T u||: start from the stored u (not a fresh random "
@@ -168,10 +179,27 @@ def check_spectral_norm_layer(cls) -> bool:
             w = _call(lambda: layer.weight)
         norm = float(torch.linalg.matrix_norm(w.detach(), 2))
         if _close(norm, 1 / 4.0, 1e-3, 1e-9):
-            raise _Fail("the normalised weight has spectral norm 1/sigma: you divide by sigma^2 (is u normalised?)")
+            raise _Fail("the normalised weight has spectral norm 1/sigma: you divide by sigma^2 (e.g. ||W v||^2, "
+                        "v^T W^T W v, or u^T W v with u not normalised); divide by sigma = u^T W v")
+        if _close(norm, 2.0, 1e-3, 1e-9):
+            raise _Fail("the normalised weight has spectral norm sqrt(sigma) (here 2 for sigma = 4): you divide by "
+                        "sqrt(sigma); divide by sigma = u^T W v itself")
         if not _close(norm, 1.0, 1e-5, 1e-9):
             raise _Fail(f"after 60 training-mode calls the normalised weight has spectral norm {norm:.5g}, expected 1: "
                         f"does each call run a power iteration and store u?")
+        small = _register(cls, nn.Linear(24, 16).double())
+        with torch.no_grad():
+            small.parametrizations.weight.original.copy_(_matrix(16, 24, 0.2, 0.7, 5))
+        for _ in range(60):
+            w = _call(lambda: small.weight)
+        norm = float(torch.linalg.matrix_norm(w.detach(), 2))
+        if _close(norm, 0.2, 1e-3, 1e-9):
+            raise _Fail("for a weight with sigma = 0.2 your normalised weight keeps spectral norm 0.2: spectral "
+                        "normalisation divides by sigma always (eq. 8), not only when sigma > 1; W / sigma must "
+                        "have norm 1 even when sigma < 1 (do not clamp sigma at 1)")
+        if not _close(norm, 1.0, 1e-5, 1e-9):
+            raise _Fail(f"for a weight with sigma = 0.2, after 60 training-mode calls the normalised weight has "
+                        f"spectral norm {norm:.5g}, expected 1")
         _two_calls_then_backward(layer)
         layer.eval()
         with torch.no_grad():
@@ -185,6 +213,12 @@ def check_spectral_norm_layer(cls) -> bool:
             raise _Fail(f"in eval mode your weight has spectral norm {sigma_eval:.3g}; from the stored u used here "
                         f"W / (u^T W v) has about 1.4: {hint}keep dividing by sigma = u^T W v (from the stored u, "
                         f"without updating it); only the power-iteration update stops in eval mode")
+        Wc = layer.parametrizations.weight.original.detach()
+        want_eval = float(torch.linalg.matrix_norm(Wc, 2) / (Wc.T @ u_poor).norm())   # u^T W v = ||W^T u||
+        one_more = float(torch.linalg.matrix_norm(Wc, 2) / (Wc @ F.normalize(Wc.T @ u_poor, dim=0)).norm())
+        if not (_close(sigma_eval, want_eval, 1e-6, 1e-12) or _close(sigma_eval, one_more, 1e-6, 1e-12)):
+            raise _Fail(f"in eval mode your weight has spectral norm {sigma_eval:.7g}, expected {want_eval:.7g}: "
+                        f"divide by u^T W v with the stored u and v = W^T u / ||W^T u||")
         layer.train()
         for _ in range(200):
             _call(lambda: layer.weight)
