@@ -77,7 +77,11 @@ def test_pixel_norm_check_passes_right_answers(capsys):
     assert checks.check_pixel_norm(_pn())
     assert checks.check_pixel_norm(lambda a: a * torch.rsqrt(a.square().mean(1, keepdim=True) + 1e-8))
     assert checks.check_pixel_norm(lambda a: F.normalize(a, dim=1, eps=1e-12) * math.sqrt(a.shape[1]))
-    assert capsys.readouterr().out.count(": PASS\n") == 3
+    # written differently: eps as a clamp of the mean square, and an explicit channel loop
+    assert checks.check_pixel_norm(lambda a: a / a.pow(2).mean(1, keepdim=True).clamp_min(1e-8).sqrt())
+    assert checks.check_pixel_norm(
+        lambda a: a / torch.sqrt(sum(a[:, j:j + 1] ** 2 for j in range(a.shape[1])) / a.shape[1] + 1e-8))
+    assert capsys.readouterr().out.count(": PASS\n") == 5
 
 
 @pytest.mark.parametrize("fn,message", [
@@ -89,6 +93,11 @@ def test_pixel_norm_check_passes_right_answers(capsys):
     (_pn(mean=False), "unit LENGTH"),
     (_pn(root=False), "the square root is missing"),
     (lambda a: a.sum(1), "shape"),
+    # the referee's gaps (ch7 report, finding 11): the seed's C + 1 terms, and no eps at all
+    (lambda a: a / torch.sqrt(a.pow(2).sum(1, keepdim=True) / (a.shape[1] + 1) + 1e-8), "over C + 1 terms"),
+    (lambda a: a / torch.sqrt(a.sum(1, keepdim=True) / (a.shape[1] + 1) + 1e-8), "over C + 1 terms"),
+    (lambda a: a / torch.sqrt(a.pow(2).mean(1, keepdim=True)), "all zero"),
+    (lambda a: a * torch.rsqrt(a.square().mean(1, keepdim=True)), "all zero"),
     # plausible and not named: centring the channels first (a layer/instance-norm habit)
     (lambda a: (a - a.mean(1, keepdim=True)) / torch.sqrt(a.var(1, keepdim=True, unbiased=False) + 1e-8),
      "your output differs from"),

@@ -7,8 +7,8 @@ line and returns True or False:
 
 Common wrong answers are named: pixel norm over the wrong axis (batch, or the spatial axes, or channels
 and pixels together), the missing square (the seed's formula), unit length instead of unit RMS, the
-missing square root; the He constant computed from fan_out or without the kernel's k * k, the scale
-applied at initialisation instead of at run time, divided instead of multiplied, a missing padding;
+missing square root, the seed's C + 1 terms, no eps (NaN on an all-zero pixel vector); the He
+constant computed from fan_out or without the kernel's k * k, the scale applied at initialisation instead of at run time, divided instead of multiplied, a missing padding;
 the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of the
 blend) or applied to each image before it (the blend of tanh's), or bilinear instead of
 nearest-neighbour upsampling. (ProGAN's generator has no output activation: toRGB is linear, so the
@@ -61,6 +61,10 @@ def _pixel_norm_wrong_answers(a: torch.Tensor):
          "paper divides by the root MEAN square, (1/C) sum_j (a^j)^2, so each pixel's vector has unit RMS "
          "(length sqrt(C))"),
         (a / (sq.mean(1, keepdim=True) + EPS), "the square root is missing: divide by sqrt((1/C) sum_j (a^j)^2 + eps)"),
+        (a / torch.sqrt(sq.sum(1, keepdim=True) / (a.shape[1] + 1) + EPS), "you averaged over C + 1 terms (the "
+         "seed's sum from j = 0 to C): a pixel has C channels, j = 0 ... C - 1, so divide the sum of squares by C"),
+        (a / torch.sqrt(a.sum(1, keepdim=True) / (a.shape[1] + 1) + EPS), "the square is missing and you averaged "
+         "over C + 1 terms (both errors of the seed's formula): use sqrt((1/C) sum_{j=0}^{C-1} (a^j)^2 + eps)"),
     ]
 
 
@@ -89,7 +93,22 @@ def check_pixel_norm(fn: Callable) -> bool:
                 if _same(out, wrong, 1e-4):
                     raise _Fail(message)
             raise _Fail("your output differs from a / sqrt(mean over channels of a^2 + 1e-8) at each pixel")
+        _check_pixel_norm_zero_pixel(fn)
     return _verdict("check_pixel_norm", body)
+
+
+def _check_pixel_norm_zero_pixel(fn: Callable) -> None:
+    """eps is what keeps an all-zero feature vector (a dead pixel after LeakyReLU and a zero-initialised
+    bias can produce one) from giving 0 / 0 = NaN; random inputs never contain one, so test it."""
+    a = torch.randn(2, 5, 3, 3, generator=torch.Generator().manual_seed(13))
+    a[0, :, 1, 2] = 0.0
+    a[1, :, 0, 0] = 0.0
+    out = _as_tensor(_call(fn, a.clone()), "pixel_norm")
+    if not bool(torch.isfinite(out).all()):
+        raise _Fail("your output is NaN (or inf) where a pixel's feature vector is all zero: 0 / sqrt(0) is "
+                    "undefined; add eps = 1e-8 inside the square root, sqrt((1/C) sum_j (a^j)^2 + eps)")
+    if float(out[0, :, 1, 2].abs().max()) != 0.0 or float(out[1, :, 0, 0].abs().max()) != 0.0:
+        raise _Fail("an all-zero pixel vector should stay zero (0 / sqrt(eps) = 0)")
 
 
 def _check_pixel_norm_gradient(fn: Callable, a: torch.Tensor) -> None:
