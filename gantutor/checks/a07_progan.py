@@ -8,7 +8,8 @@ line and returns True or False:
 Common wrong answers are named: pixel norm over the wrong axis (batch, or the spatial axes, or channels
 and pixels together), the missing square (the seed's formula), unit length instead of unit RMS, the
 missing square root, the seed's C + 1 terms, no eps (NaN on an all-zero pixel vector); the He
-constant computed from fan_out or without the kernel's k * k, the scale applied at initialisation instead of at run time, divided instead of multiplied, a missing padding;
+constant computed from fan_out or without the kernel's k * k, the scale applied at initialisation
+instead of at run time, divided instead of multiplied, a missing padding;
 the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of the
 blend) or applied to each image before it (the blend of tanh's), or bilinear instead of
 nearest-neighbour upsampling. (ProGAN's generator has no output activation: toRGB is linear, so the
