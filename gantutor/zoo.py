@@ -9,7 +9,7 @@ Three things live here, each used by the chapter and by :class:`gantutor.widgets
   :class:`~gantutor.config.ToySettings`.
 * ``FORMULAS``: each registered loss as a LaTeX formula with an independent reference implementation
   (written from the formula with sigmoids and logs, not from ``losses``), so that a table of formulas
-  can be checked against the code that trains.
+  can be checked against the code that trains (on moderate outputs; the LaTeX itself only by reading).
 * an experiment runner: train one loss on a toy set for a number of generator steps fitted to a CPU
   time budget (:func:`seconds_per_step`), score it with :func:`gantutor.metrics.toy_scores`, and
   summarise seeds as mean +- sd in a Markdown table.
@@ -77,9 +77,13 @@ G_FORMULAS: Dict[str, Tuple[str, Callable]] = {
 
 
 def formula_errors(n: int = 512, scale: float = 4.0, seed: int = 0) -> Dict[str, float]:
-    """Largest |registered loss - reference formula| over random raw outputs, for every loss in
-    ``losses.D_LOSSES`` and ``losses.G_LOSSES`` (keys ``"D bce"``, ``"G minimax"``, ...). A registered
-    loss without a formula raises ``KeyError``: the table would silently miss it."""
+    """|registered loss - reference formula| on one batch of ``n`` random raw outputs ``scale`` * N(0, 1)
+    in float64 (both are batch means, so this is one difference per loss, not a maximum over samples), for
+    every loss in ``losses.D_LOSSES`` and ``losses.G_LOSSES`` (keys ``"D bce"``, ``"G minimax"``, ...).
+    The outputs are moderate (|l| below about 15), where log(sigmoid(l)) and the registry's softplus agree:
+    this checks that the code computes the formula, not its stability at large outputs (tests/test_zoo.py
+    checks that in float32 at +-50 and +-200). A registered loss without a formula raises ``KeyError``:
+    the table would silently miss it."""
     V.positive_int("n", n)
     V.positive_number("scale", scale)
     g = torch.Generator().manual_seed(V.integer("seed", seed))

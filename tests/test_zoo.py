@@ -1,5 +1,6 @@
-"""gantutor.zoo and the playground: formulas against the registry, the theory helpers against closed
-forms, spectral norm, trainers for every zoo loss (one step each), the summary table."""
+"""gantutor.zoo and the playground: formulas against the registry (moderate outputs in float64, and large
+ones in float32), the theory helpers against closed forms, spectral norm, trainers for every zoo loss
+(one step each), the summary table."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -20,6 +21,85 @@ def test_every_registered_loss_has_a_checked_formula():
     errors = zoo.formula_errors()
     assert set(errors) == {f"D {n}" for n in losses.D_LOSSES} | {f"G {n}" for n in losses.G_LOSSES}
     assert max(errors.values()) < 1e-12
+
+
+# -- large outputs in float32: formula_errors draws moderate float64 outputs (4 N(0, 1)), where a naive
+# -log(sigmoid(l)) and the registry's softplus agree; here every registered loss must stay exact where the
+# naive forms overflow (float32 sigmoid(-200) = 0) and must not clamp its outputs.
+LARGE = (-200.0, -50.0, 50.0, 200.0)
+
+
+def _softplus(x: float) -> float:  # log(1 + e^x), exact in float64 at any x (numpy's logaddexp)
+    return float(np.logaddexp(0.0, x))
+
+
+EXACT_D = {  # each registered D loss on one real output r and one fake output f, in float64
+    "bce": lambda r, f: _softplus(-r) + _softplus(f),
+    "lsgan": lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2,
+    "lsgan-8": lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * (f + 1) ** 2,
+    "wasserstein": lambda r, f: f - r,
+    "hinge": lambda r, f: max(0.0, 1 - r) + max(0.0, 1 + f),
+}
+EXACT_G = {
+    "minimax": lambda f: -_softplus(f),
+    "nonsaturating": lambda f: _softplus(-f),
+    "lsgan": lambda f: 0.5 * (f - 1) ** 2,
+    "lsgan-8": lambda f: 0.5 * f ** 2,
+    "wasserstein": lambda f: -f,
+    "hinge": lambda f: -f,
+}
+
+
+def _exact_grad(fn, args, i, h=1e-3):  # central difference in float64 (no kink within h of +-50, +-200)
+    up, down = list(args), list(args)
+    up[i], down[i] = args[i] + h, args[i] - h
+    return (fn(*up) - fn(*down)) / (2 * h)
+
+
+def large_output_failures(dtype=torch.float32) -> list:
+    """Every registered loss at outputs in LARGE (all real/fake pairs for D): the value and the gradient
+    in ``dtype`` must be finite and equal the exact float64 ones (relative 1e-5). Returns one message per
+    failure, starting with "D <name>" or "G <name>"."""
+    failures = []
+    for kind, table, exact in (("D", losses.D_LOSSES, EXACT_D), ("G", losses.G_LOSSES, EXACT_G)):
+        for name, fn in table.items():
+            if name not in exact:
+                failures.append(f"{kind} {name} has no exact reference in tests/test_zoo.py")
+                continue
+            grid = [(r, f) for r in LARGE for f in LARGE] if kind == "D" else [(f,) for f in LARGE]
+            for args in grid:
+                ts = [torch.tensor([a], dtype=dtype, requires_grad=True) for a in args]
+                value = fn(*ts)
+                grads = torch.autograd.grad(value, ts)
+                want = exact[name](*args)
+                got = [float(value.detach())] + [float(g) for g in grads]
+                wants = [want] + [_exact_grad(exact[name], args, i) for i in range(len(args))]
+                if not all(np.isfinite(g) and abs(g - w) <= 1e-5 * max(1.0, abs(w)) for g, w in zip(got, wants)):
+                    failures.append(f"{kind} {name} at {args}: value and gradients {got}, exact {wants}")
+    return failures
+
+
+def test_every_registered_loss_is_exact_at_large_float32_outputs():
+    assert large_output_failures() == []
+
+
+def _naive_bce(r, f):
+    return -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean()
+
+
+@pytest.mark.parametrize("kind, name, wrong", [
+    ("D", "bce", _naive_bce),                                                  # log(sigmoid) underflows
+    ("G", "nonsaturating", lambda f: -torch.log(torch.sigmoid(f)).mean()),
+    ("G", "minimax", lambda f: torch.log(1 - torch.sigmoid(f)).mean()),
+    ("D", "hinge", lambda r, f: torch.relu(1 - r.clamp(-20, 20)).mean() + torch.relu(1 + f.clamp(-20, 20)).mean()),
+    ("G", "lsgan", lambda f: 0.5 * (f.clamp(-20, 20) - 1).pow(2).mean()),    # clamped: zero gradient
+])
+def test_large_output_check_catches_unstable_and_clamped_losses(monkeypatch, kind, name, wrong):
+    # These pass formula_errors (moderate outputs); the large-output check names them and only them.
+    monkeypatch.setitem(losses.D_LOSSES if kind == "D" else losses.G_LOSSES, name, wrong)
+    failures = large_output_failures()
+    assert failures and all(msg.startswith(f"{kind} {name} ") for msg in failures), failures
+    assert max(zoo.formula_errors().values()) < 1e-12
 
 
 def test_settings_use_registered_losses():
