@@ -169,3 +169,20 @@ def test_conv_operator_norm_rejects_mismatched_shapes():
         layers.conv_operator_norm(torch.randn(4, 3, 3, 3), (2, 8, 8))
     with pytest.raises(ValueError, match="input_shape"):
         layers.conv_operator_norm(torch.randn(4, 3, 3, 3), (3, 8))
+
+
+def test_reshaped_lower_bound_fails_for_stride_2_on_an_image_as_large_as_the_kernel():
+    """Referee ch5, finding 1: sigma(K_mat) <= ||conv|| needs an output window inside the image, which a
+    4 x 4 kernel with stride 2, padding 1 on a 4 x 4 image does not have (windows start at -1 and 1).
+    A kernel nonzero only at offsets (0, 0) and (3, 3) never has both taps on the image at once:
+    ||conv|| = 1 while sigma(K_mat) = sqrt(2). With stride 1 and padding 0 (a window inside) it holds."""
+    w = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    w[0, 0, 0, 0] = w[0, 0, 3, 3] = 1.0
+    reshaped = float(torch.linalg.matrix_norm(w.flatten(1), 2))
+    dense = torch.autograd.functional.jacobian(
+        lambda x: torch.nn.functional.conv2d(x[None], w, stride=2, padding=1).flatten(),
+        torch.zeros(1, 4, 4, dtype=torch.float64)).reshape(-1, 16)
+    exact = float(torch.linalg.matrix_norm(dense, 2))
+    assert reshaped == pytest.approx(2 ** 0.5) and exact == pytest.approx(1.0)
+    assert layers.conv_operator_norm(w, (1, 4, 4), 2, 1, n_iter=3000, tol=1e-14) == pytest.approx(exact, rel=1e-6)
+    assert layers.conv_operator_norm(w, (1, 4, 4), 1, 0, n_iter=3000, tol=1e-14) >= reshaped * (1 - 1e-9)

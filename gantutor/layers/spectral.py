@@ -112,7 +112,10 @@ class SpectralNorm(nn.Module):
         return weight.flatten(1)
 
     def sigma(self, weight: Tensor) -> Tensor:
-        """sigma(W) = u^T W v, updating ``u`` in training mode (see the class docstring)."""
+        """sigma(W) = u^T W v, updating ``u`` in training mode (see the class docstring). ``v`` is
+        recomputed from the stored (new) ``u``, v = W^T u / ||W^T u||, so sigma = ||W^T u||: half an
+        iteration beyond Algorithm 1's eq. (22), whose v is the one of eq. (20) (sigma = ||W v||), as
+        PyTorch's spectral_norm does. Like every power-iteration estimate it is <= sigma(W)."""
         W = self.matrix(weight)
         with torch.no_grad():
             if self.training:
@@ -224,9 +227,11 @@ def conv_operator_norm(weight: Tensor, input_shape: Sequence[int], stride: int =
     This is the Lipschitz constant of the layer. The reshaped-matrix norm sigma(W reshaped) that SNGAN
     divides by is a different number: for stride 1 on periodic N x N inputs with N >= k,
     sigma(W reshaped) <= ||conv|| <= sqrt(k_h k_w) sigma(W reshaped), so the reshaped norm is a LOWER
-    bound of this one. The upper bound also holds with zero padding. So does the lower one, for any
-    stride, whenever one output pixel's k x k window lies inside the image (y = b at that pixel gives
-    ||A^T y|| = ||W_reshaped^T b||); it can fail only for images smaller than the kernel.
+    bound of this one. The upper bound also holds with zero padding. So does the lower one whenever
+    some output pixel's k x k window lies inside the image (y = b at that pixel gives
+    ||A^T y|| = ||W_reshaped^T b||): for stride 1 that is every image at least as large as the kernel;
+    for larger strides it can fail on larger images too (a 4 x 4 kernel, stride 2, padding 1 on a 4 x 4
+    image has no window inside it, and the bound fails for some kernels; see tests/test_layers.py).
     """
     V.shape_tuple("input_shape", input_shape, length=3)
     weight = V.float_tensor("weight", weight, "a float conv weight [C_out, C_in, k, k]")
