@@ -48,7 +48,7 @@ def test_nbval_passes_on_the_solution(runs):
 def test_nbval_fails_when_u_is_not_normalised(runs):
     rc, out, _ = runs("no_norm")
     assert rc != 0
-    assert "check_power_iteration: FAIL - your estimate" in out and "u is not normalised" in out
+    assert "check_power_iteration: FAIL - your estimate" in out and "is sigma^2" in out and "not normalised" in out
 
 
 def test_nbval_fails_when_sigma_is_detached(runs):
