@@ -240,9 +240,12 @@ def lsgan_generator_value(p_data, p_g, a: float, b: float, c: float) -> float:
     = (b p_data + a p_g)/(p_data + p_g) it depends on p_g through D*, so C(G) is not V(G) plus a
     constant. With b - c = +-1 and b - a = 2 (b - c), C(G) = 1/2 chi2_Pearson(p_data + p_g || 2 p_g)
     (:func:`lsgan_chi2`); those conditions force c = (a + b)/2, the value D* takes where p_g = p_data.
-    The minimiser p_g = p_data is a fixed point of the game, but the generator's steepest-descent step
-    against a frozen D* (direction -(1/2 (D* - c)^2 minus its mean) on the simplex) need not descend chi2:
-    for eq. (8) it ascends it for most random pairs (chapter 3 measures the share)."""
+    For ANY coding, with p_data and p_g summing to 1, C(G) is an affine function of the same chi2
+    (:func:`lsgan_value_via_chi2`), so every coding with a != b has its minimum at p_g = p_data.
+    p_g = p_data is an equilibrium of the idealised game, but with eq. (8) not the only one (p_data
+    restricted to a subset of its support and renormalised is one too), and the generator's
+    steepest-descent step against a frozen D* (direction -(1/2 (D* - c)^2 minus its mean) on the simplex)
+    need not descend chi2: for eq. (8) it ascends it for most random pairs (chapter 3 measures the share)."""
     p_data, p_g = _pair_raw(p_data, p_g)
     c = V.finite_number("c", c)
     d = lsgan_optimal_discriminator(p_data, p_g, a, b)
@@ -255,6 +258,20 @@ def lsgan_chi2(p_data, p_g) -> float:
     1; with m = (p_d + p_g)/2 it equals 2 * pearson_chi2(p_g, m) in this module's convention."""
     p_data, p_g = _pair_raw(p_data, p_g)
     return 2.0 * pearson_chi2(p_g, 0.5 * (p_data + p_g))
+
+
+def lsgan_value_via_chi2(p_data, p_g, a: float, b: float, c: float) -> float:
+    """C(G) of :func:`lsgan_generator_value` computed from the chi-square instead of from D*:
+    C(G) = 1/4 (2 (b - c) - (b - a))^2 + (b - a)^2 / 8 * chi2_Pearson(p_data + p_g || 2 p_g), for ANY coding.
+
+    Why: step 4 of Mao et al.'s proof (chapter 3) gives 2 C(G) = sum ((b - c) s - (b - a) p_g)^2 / s with
+    s = p_data + p_g. Expand and use sum s = 2, sum p_g = 1; with X = sum p_data p_g / s, sum p_g^2 / s = 1 - X
+    and chi2 = sum (2 p_g - s)^2 / s = 2 - 4 X. The paper's conditions b - c = +-1, b - a = 2 (b - c) make the
+    constant 0 and the factor 1/2; eq. (9) (a = 0, b = c = 1) gives C(G) = 1/4 + chi2 / 8. Needs probability
+    distributions (the identity uses both sums)."""
+    p_data, p_g = _pair_raw(p_data, p_g)
+    a, b, c = (V.finite_number(n, v) for n, v in (("a", a), ("b", b), ("c", c)))
+    return float(0.25 * (2 * (b - c) - (b - a)) ** 2 + (b - a) ** 2 / 8 * lsgan_chi2(p_data, p_g))
 
 
 # ---- Wasserstein-1 (Arjovsky et al., 2017; optimal transport in 1D) ------------------------------------

@@ -179,3 +179,23 @@ def test_frozen_steepest_step_ascends_chi2_for_eq8_never_its_own_value_for_eq9()
             np.testing.assert_allclose(0.5 * (d - abc[2]) ** 2, want, rtol=1e-12, atol=1e-15)
     assert ascends[(-1.0, 1.0, 0.0)] > n_pairs / 2 and ascends[(0.0, 2.0, 1.0)] > n_pairs / 2
     assert ascends[(0.0, 1.0, 1.0)] == 0
+
+
+def test_eq8_has_mode_dropping_equilibria_eq9_has_none():
+    """Chapter 3: p_g = p_d restricted to a subset S of its support and renormalised. D* is D's best reply
+    (prop-ls-dstar); against it G's per-point loss g = 1/2 (D* - c)^2 is constant on S. With eq. (8) it is
+    below its value 1/2 off S (r = 0 there), so p_g is a best reply too: an equilibrium with chi2 > 0.
+    With eq. (9) g = r^2/2 is 0 off S, below its value on S: G gains by moving mass to the dropped points."""
+    rng = np.random.default_rng(13)
+    for _ in range(50):
+        p_d = theory.random_distribution(8, rng)
+        S = rng.random(8) < 0.5
+        S[rng.integers(8)] = True
+        if S.all():
+            S[0] = False
+        p_g = np.where(S, p_d, 0.0) / p_d[S].sum()
+        assert theory.lsgan_chi2(p_d, p_g) > 0
+        for (a, b, c), is_equilibrium in (((-1.0, 1.0, 0.0), True), ((0.0, 2.0, 1.0), True), ((0.0, 1.0, 1.0), False)):
+            g = 0.5 * (theory.lsgan_optimal_discriminator(p_d, p_g, a, b) - c) ** 2
+            assert np.ptp(g[S]) < 1e-12
+            assert (g[S].max() < g[~S].min()) == is_equilibrium

@@ -223,3 +223,24 @@ def test_parallel_lines_closed_forms_and_discretisation():
         p[0], q[1] = 0.1, 0.1
         assert theory.kl(p.ravel(), q.ravel()) == math.inf
         assert theory.js(p.ravel(), q.ravel()) == pytest.approx(math.log(2))
+
+
+def test_lsgan_value_is_an_affine_function_of_chi2_for_every_coding():
+    """Chapter 3 (after thm-ls-chi2): with sum p_d = sum p_g = 1, every coding gives
+    C(G) = 1/4 (2 (b - c) - (b - a))^2 + (b - a)^2 / 8 * chi2; eq. (9) gives 1/4 + chi2 / 8, eq. (8) chi2 / 2."""
+    rng = np.random.default_rng(12)
+    for sparsity in (0.0, 0.5):
+        for _ in range(200):
+            p_d, p_g = theory.random_distribution(12, rng, sparsity), theory.random_distribution(12, rng, sparsity)
+            a, b, c = rng.uniform(-3, 3, 3)
+            assert math.isclose(theory.lsgan_value_via_chi2(p_d, p_g, a, b, c),
+                                theory.lsgan_generator_value(p_d, p_g, a, b, c), rel_tol=1e-12, abs_tol=1e-13)
+            chi2 = theory.lsgan_chi2(p_d, p_g)
+            assert math.isclose(theory.lsgan_generator_value(p_d, p_g, 0, 1, 1), 0.25 + chi2 / 8,
+                                rel_tol=1e-12, abs_tol=1e-13)
+            assert math.isclose(theory.lsgan_value_via_chi2(p_d, p_g, -1, 1, 0), chi2 / 2, rel_tol=1e-12, abs_tol=1e-13)
+    # the identity uses both sums: with masses that do not sum to 1 it is refused, not silently wrong
+    with pytest.raises(ValueError, match="p_g must sum"):
+        theory.lsgan_value_via_chi2([0.5, 0.5], [0.5, 0.7], 0, 1, 1)
+    with pytest.raises(ValueError, match="c"):
+        theory.lsgan_value_via_chi2([0.5, 0.5], [0.5, 0.5], 0, 1, math.nan)
