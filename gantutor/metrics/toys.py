@@ -1,7 +1,9 @@
 """Mode scores of toy samples (VEEGAN, Srivastava et al., 2017; PacGAN, Lin et al., 2018): a sample is
 *high quality* when it lies within three standard deviations of its nearest mode; a mode is *captured*
 when at least one high-quality sample is nearest to it; the *reverse KL* is KL(q || uniform), with q
-the histogram of the high-quality samples over the modes (PacGAN: 2,500 samples)."""
+the histogram of the high-quality samples over the modes (PacGAN: 2,500 samples); 0 when they are spread
+evenly, log K when they all sit on one of the K modes, and undefined, returned as ``math.inf``, when no sample
+is high-quality (q does not exist). The three-standard-deviation criterion is VEEGAN's."""
 from __future__ import annotations
 
 import math
