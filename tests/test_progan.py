@@ -14,7 +14,7 @@ from gantutor.config import TrainConfig
 from gantutor.data import TensorSampler
 from gantutor.layers.progressive import (EqualizedConv2d, EqualizedLinear, PixelNorm, blend_real, downsample,
                                          fade_in, he_constant, minibatch_stddev, pixel_norm, resize_to, upsample)
-from gantutor.models.progan import ProGANGame, progan_pair, resolution
+from gantutor.models.progan import ProGANGame, ProGANGenerator, progan_pair, resolution
 from gantutor.train import GameTrainer
 
 WIDTHS = (8, 8, 4, 4)
@@ -306,3 +306,21 @@ def test_growth_dashboard_start_reports_divergence_instead_of_dying_silently():
     dash._thread.join(timeout=30)
     assert not dash._thread.is_alive() and "Stopped" in dash.status.value and "nan" in dash.status.value
     assert dash.run(4) is dash and t.step_count == 0
+
+
+def test_dense_bias_is_per_channel_and_position_as_documented():
+    """The documented deviation from the official code (referee ch7, finding 7): the dense layer's bias
+    has widths[0] * 16 entries (added before the reshape), where the official code has one per channel.
+    A per-channel bias is the special case of 16 equal offsets per channel."""
+    G = ProGANGenerator(8, 1, (6, 4))
+    assert G.dense.bias.shape == (6 * 16,)
+    assert "per channel AND position" in __import__("gantutor.models.progan", fromlist=["x"]).__doc__
+    torch.manual_seed(0)
+    z = torch.randn(3, 8)
+    per_channel = torch.randn(6)
+    with torch.no_grad():
+        G.dense.bias.copy_(per_channel.repeat_interleave(16))
+        mine = G.dense(G.normalize_z(z)).view(-1, 6, 4, 4)
+        official = (F.linear(G.normalize_z(z), G.dense.weight * G.dense.scale).view(-1, 6, 4, 4)
+                    + per_channel.view(1, 6, 1, 1))
+    assert torch.allclose(mine, official, atol=1e-6)
