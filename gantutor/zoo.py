@@ -41,8 +41,8 @@ DEFAULT_SETTINGS: Dict[str, dict] = {
     # code (Algorithm 1 lists beta = (0, 0.9) and lr 1e-4); the learning rate is the shared one.
     "wgan-gp": dict(d_loss="wasserstein", g_loss="wasserstein", gp_weight=10.0, k=5, betas=(0.5, 0.9)),
     # The book's choice, not Miyato et al.'s (2018). Their Table 1 tests six Adam settings on images, all with
-    # beta1 >= 0.5, none with betas (0.5, 0.9) and one D step (the closest, setting C = DCGAN's: lr 2e-4,
-    # betas (0.5, 0.999), n_dis 1); their ResNet runs (Appendix B.2) and released hinge-loss code
+    # beta1 >= 0.5, none with betas (0.5, 0.9) and one D step (the only ones with n_dis 1, B and C, use betas
+    # (0.5, 0.999); C, lr 2e-4, is DCGAN's); their ResNet runs (Appendix B.2) and released hinge-loss code
     # (pfnet-research/sngan_projection) use lr 2e-4, betas (0, 0.9), n_dis 5. Here k = 1 at the shared
     # learning rate keeps the toy runs cheap.
     "hinge-sn": dict(d_loss="hinge", g_loss="hinge", spectral_norm=True, k=1, betas=(0.5, 0.9)),
@@ -82,8 +82,9 @@ def formula_errors(n: int = 512, scale: float = 4.0, seed: int = 0) -> Dict[str,
     every loss in ``losses.D_LOSSES`` and ``losses.G_LOSSES`` (keys ``"D bce"``, ``"G minimax"``, ...).
     The outputs are moderate (|l| below about 15), where log(sigmoid(l)) and the registry's softplus agree:
     this checks that the code computes the formula, not its stability at large outputs (tests/test_zoo.py
-    checks that in float32 at +-50 and +-200). A registered loss without a formula raises ``KeyError``:
-    the table would silently miss it."""
+    checks that in float32 at +-50 and +-200). A registered loss without a formula raises ``KeyError``,
+    so this check cannot silently miss one. (The chapter's formula table lists the losses that
+    ``DEFAULT_SETTINGS`` uses, not the registry: a loss no setting uses would be missing from it.)"""
     V.positive_int("n", n)
     V.positive_number("scale", scale)
     g = torch.Generator().manual_seed(V.integer("seed", seed))
