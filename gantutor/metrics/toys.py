@@ -3,7 +3,11 @@
 when at least one high-quality sample is nearest to it; the *reverse KL* is KL(q || uniform), with q
 the histogram of the high-quality samples over the modes (PacGAN: 2,500 samples); 0 when they are spread
 evenly, log K when they all sit on one of the K modes, and undefined, returned as ``math.inf``, when no sample
-is high-quality (q does not exist). The three-standard-deviation criterion is VEEGAN's."""
+is high-quality (q does not exist). The three-standard-deviation criterion is VEEGAN's. The threshold of
+one sample per captured mode is that of PacGAN's released scoring code (fjxmlzn/PacGAN,
+synthetic_data_experiments/PacGAN/pacgan/extensions.py, ``MetricLogger``: each sample goes to its nearest
+mode when within ``dis_thre=3`` standard deviations of it, and "mode coverage" counts the modes with a
+nonzero count); with 2,500 samples it is a lenient test, so read it with the share of high-quality samples."""
 from __future__ import annotations
 
 import math
