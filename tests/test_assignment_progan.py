@@ -346,3 +346,73 @@ def test_equalized_conv_check_accepts_a_buffer_scale(capsys):
 
     assert checks.check_equalized_conv(Buffered)
     assert capsys.readouterr().out == "check_equalized_conv: PASS\n"
+
+
+# ---- referee ch7 (third round), findings 8 and 9 ------------------------------------------------------
+
+def _fade_in_place(alpha, new, old):
+    return new.mul_(alpha).add_((1 - alpha) * F.interpolate(old, scale_factor=2))
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_fade_in_place, "changed its input new_rgb in place"),   # the referee's answer: right values, in place
+    (lambda a, n, o: a * n + F.interpolate(o.mul_(1 - a), scale_factor=2), "changed its input old_rgb in place"),
+])
+def test_fade_check_names_an_in_place_blend(fn, message, capsys):
+    assert not checks.check_fade_in_output(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("check_fade_in_output: FAIL") and message in out
+
+
+def test_fade_check_passes_right_answers_written_differently(capsys):
+    assert checks.check_fade_in_output(lambda a, n, o: torch.add(a * n, F.interpolate(o, scale_factor=2,
+                                                                                      mode="nearest-exact"),
+                                                                 alpha=1 - a))
+    assert checks.check_fade_in_output(lambda a, n, o: n.clone().mul_(a).add_((1 - a) * F.interpolate(o, scale_factor=2)))
+    assert capsys.readouterr().out.count(": PASS\n") == 2
+
+
+class _Rescaled(_Conv):
+    """N(0, s^2) stored weights: the forward check copies its own weights in, so only the std sees them."""
+    scale = 1.0
+
+    def __init__(self, i, o, k):
+        super().__init__(i, o, k)
+        with torch.no_grad():
+            self.weight.mul_(self.scale)
+
+
+@pytest.mark.parametrize("scale", [0.8, 1.2])
+def test_equalized_conv_check_rejects_rescaled_normal_weights(scale, capsys):
+    cls = type("R", (_Rescaled,), {"scale": scale})
+    assert not checks.check_equalized_conv(cls)
+    out = capsys.readouterr().out
+    assert out.startswith("check_equalized_conv: FAIL") and "not about 1" in out
+
+
+def test_equalized_conv_std_window_keeps_right_answers_written_differently(capsys):
+    """With the check's seed (3), N(0, 1) drawn in other ways stays within 0.15 of std 1."""
+    class Sub(nn.Conv2d):            # nn.Conv2d's own init draws first, then N(0, 1)
+        def __init__(self, i, o, k):
+            super().__init__(i, o, k, padding=k // 2)
+            nn.init.normal_(self.weight), nn.init.zeros_(self.bias)
+            self.c = math.sqrt(2 / (i * k * k))
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.c, self.bias, padding=self.padding)
+
+    class Trunc(_Conv):              # a truncated normal on [-3, 3], and a float64 draw
+        def __init__(self, i, o, k):
+            super().__init__(i, o, k)
+            with torch.no_grad():
+                nn.init.trunc_normal_(self.weight, a=-3.0, b=3.0)
+
+    class Double(_Conv):
+        def __init__(self, i, o, k):
+            super().__init__(i, o, k)
+            with torch.no_grad():
+                self.weight.copy_(torch.randn(o, i, k, k, dtype=torch.float64))
+
+    for cls in (Sub, Trunc, Double):
+        assert checks.check_equalized_conv(cls), cls.__name__
+    assert capsys.readouterr().out.count(": PASS\n") == 3

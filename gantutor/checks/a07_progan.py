@@ -7,17 +7,18 @@ line and returns True or False:
 
 Common wrong answers are named: pixel norm over the wrong axis (batch, or the spatial axes, or channels
 and pixels together), the missing square (the seed's formula), unit length instead of unit RMS, the
-missing square root, the seed's C + 1 terms, no eps (NaN on an all-zero pixel vector); the He
-constant computed from fan_out or without the kernel's k * k, the scale applied at initialisation
-instead of at run time, divided instead of multiplied, a missing padding;
-the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of the
-blend) or applied to each image before it (the blend of tanh's), or bilinear instead of
-nearest-neighbour upsampling. (ProGAN's generator has no output activation: toRGB is linear, so the
-fade-in blends two images in pixel space, exactly as the real images are blended. Nothing may follow
-the blend: tanh of the blend is not a blend of images. A tanh applied to each path before the blend
-would still blend two images by the reals' rule, but the task defines new_rgb and old_rgb as the raw,
-linear toRGB outputs and asks for ProGAN's blend of them, so here it is a wrong answer relative to
-that spec.) A check never raises on a wrong answer.
+missing square root, the seed's C + 1 terms, no eps (NaN on an all-zero pixel vector); the He constant
+computed from fan_out or without the kernel's k * k, the scale applied at initialisation instead of at
+run time, divided instead of multiplied, a missing padding, stored weights not N(0, 1) (|std - 1| >=
+0.15); the fade-in's alpha applied the wrong way round, an activation wrapped around the blend (tanh of
+the blend) or applied to each image before it (the blend of tanh's), bilinear instead of
+nearest-neighbour upsampling, or new_rgb or old_rgb changed in place (Task 3 asks for a new tensor).
+(ProGAN's generator has no output activation: toRGB is linear, so the fade-in blends two images in pixel
+space, exactly as the real images are blended. Nothing may follow the blend: tanh of the blend is not a
+blend of images. A tanh applied to each path before the blend would still blend two images by the reals'
+rule, but the task defines new_rgb and old_rgb as the raw, linear toRGB outputs and asks for ProGAN's
+blend of them, so here it is a wrong answer relative to that spec.) A check never raises on a wrong
+answer.
 """
 from __future__ import annotations
 
@@ -151,8 +152,9 @@ def check_equalized_conv(cls: Callable) -> bool:
         if abs(std - c) < 0.35 * c or abs(std - c_out) < 0.35 * c_out:
             raise _Fail(f"the stored weights have std {std:.2f}, about He's constant: you scaled them at "
                         "initialisation. Equalised learning rate stores w ~ N(0, 1) and multiplies by c in forward()")
-        if not 0.75 < std < 1.3:
-            raise _Fail(f"the stored weights have std {std:.2f}; draw them from N(0, 1) (torch.randn)")
+        if not abs(std - 1) < 0.15:  # 216 draws of N(0, 1): std 1 +- 0.05, so 0.15 is three sampling s.d.
+            raise _Fail(f"the stored weights have std {std:.2f}, not about 1 (216 draws of N(0, 1) give "
+                        "1 +- 0.05): draw them from N(0, 1) itself (torch.randn), unscaled")
         if float(conv.bias.detach().abs().max()) != 0:
             raise _Fail("the biases should start at 0")
         g = torch.Generator().manual_seed(4)
@@ -270,7 +272,13 @@ def check_fade_in_output(fn: Callable) -> bool:
         up_bilinear = F.interpolate(old, scale_factor=2, mode="bilinear", align_corners=False).double()
         n64 = new.double()
         for alpha in (0.2, 0.0, 0.7, 1.0):
-            out = _as_tensor(_call(fn, alpha, new.clone(), old.clone()), "your function")
+            given_new, given_old = new.clone(), old.clone()
+            out = _as_tensor(_call(fn, alpha, given_new, given_old), "your function")
+            for given, orig, name in ((given_new, new, "new_rgb"), (given_old, old, "old_rgb")):
+                if not torch.equal(given, orig):
+                    raise _Fail(f"your function changed its input {name} in place (an operation such as "
+                                f"{name}.mul_ or .add_): return a new tensor, alpha * new_rgb + (1 - alpha) * "
+                                "upsample(old_rgb), and leave new_rgb and old_rgb as they were")
             want = alpha * n64 + (1 - alpha) * up
             if out.shape != want.shape:
                 raise _Fail(f"the output has shape {list(out.shape)}, expected {list(want.shape)}: upsample "
