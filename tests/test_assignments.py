@@ -264,6 +264,51 @@ def _step_mode(net, mode):
     return step
 
 
+def _step_g_eval_fakes(D, G, opt, x, z):
+    """Fakes made with G in eval mode, G then put back in training mode (referee ch1, finding 6): with the
+    check's batch-norm G these fakes use running statistics, not the batch's as the training loop does."""
+    G.eval()
+    with torch.no_grad():
+        fake = G(z)
+    G.train()
+    loss = losses.d_bce(D(x), D(fake))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _step_one_d_call(D, G, opt, x, z):
+    """Right, written differently: one D call on the real and fake batches together, then split."""
+    with torch.no_grad():
+        fake = G(z)
+    logits = D(torch.cat([x, fake]))
+    loss = losses.d_bce(logits[:len(x)], logits[len(x):])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _step_backward_inputs(D, G, opt, x, z):
+    """Right, written differently: no no_grad, but backward(inputs=D's parameters) and p.grad = None."""
+    loss = losses.d_bce(D(x), D(G(z)))
+    for p in D.parameters():
+        p.grad = None
+    loss.backward(inputs=list(D.parameters()))
+    opt.step()
+    return loss.item()
+
+
+def _value_by_js(p, q):
+    """V(D*, G) by the JS route, (KL(p||m) + KL(q||m)) - log 4 with xlogy (referee ch1, finding 5): the
+    route Task 5 asks not to take, but the right number; a value check cannot see the route, and the
+    task text says so (the instructor reads the code)."""
+    from scipy.special import xlogy
+    m = (p + q) / 2
+    return float(np.sum(xlogy(p, p) - xlogy(p, m)) + np.sum(xlogy(q, q) - xlogy(q, m)) - np.log(4))
+
+
 def _softplus_where(t):
     """softplus written "stably" with torch.where: right values, but the discarded branch's gradient is
     nan at |t| = 1000 (exp overflows; 0 * inf = nan), a referee's wrong answer."""
@@ -401,6 +446,12 @@ CASES = [
     (checks.check_training_step, _step_pre_update_loss, "but you returned"),
     # unnamed: one-sided label smoothing
     (checks.check_training_step, _step_smoothed, "differ from one optimiser step"),
+    # referee ch1, finding 6: eval-mode fakes, G restored afterwards; and right answers written differently
+    (checks.check_training_step, _step_g_eval_fakes, "fakes were made with G in eval mode"),
+    (checks.check_training_step, _step_one_d_call, None),
+    (checks.check_training_step, _step_backward_inputs, None),
+    # referee ch1, finding 5: the right number by the JS route passes (values only; see Task 5's text)
+    (checks.check_value_at_optimum, _value_by_js, None),
 ]
 
 

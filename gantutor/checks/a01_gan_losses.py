@@ -235,10 +235,12 @@ def check_value_at_optimum(fn: Callable) -> bool:
 # ---- one discriminator step --------------------------------------------------------------------------
 
 def _step_setup():
-    """Tiny seeded G and D on 2D data, an SGD optimiser for D, and stale gradients from 'a previous step'."""
+    """Tiny seeded G and D on 2D data, an SGD optimiser for D, and stale gradients from 'a previous step'.
+    G has batch norm, like the chapter's ring generator: fakes made in eval mode (running statistics)
+    differ from the training loop's (batch statistics), so such a step is caught."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)
-        G = MLPGenerator(4, (2,), hidden=(16,), value_range=None)
+        G = MLPGenerator(4, (2,), hidden=(16,), value_range=None, batchnorm=True)
         D = MLPDiscriminator((2,), hidden=(16,))
         x_real, z = torch.randn(32, 2) + 2.0, torch.randn(24, 4)   # unequal batches: see _logit_cases
         for p in list(D.parameters()) + list(G.parameters()):
@@ -246,12 +248,15 @@ def _step_setup():
     return D, G, torch.optim.SGD(D.parameters(), lr=0.1), x_real, z
 
 
-def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0, pooled: float = 0.0):
-    """The right step, or a wrong one: no zero_grad, swapped labels, ascent (sign -1), or ``pooled`` times
-    one BCE over both batches together (``pooled`` = 1 or 2)."""
+def _replay(zero_grad: bool = True, swap: bool = False, sign: float = 1.0, pooled: float = 0.0,
+            g_eval: bool = False):
+    """The right step, or a wrong one: no zero_grad, swapped labels, ascent (sign -1), ``pooled`` times
+    one BCE over both batches together (``pooled`` = 1 or 2), or fakes made with G in eval mode."""
     D, G, opt, x_real, z = _step_setup()
+    G.train(not g_eval)
     with torch.no_grad():
         fake = G(z)
+    G.train()
     real_logits, fake_logits = D(x_real), D(fake)
     loss = losses.d_bce(fake_logits, real_logits) if swap else losses.d_bce(real_logits, fake_logits)
     if pooled:
@@ -281,5 +286,8 @@ def check_training_step(fn: Callable) -> bool:
              "losses.d_bce(real_logits, fake_logits)"),
             (dict(pooled=1.0), _POOLED.replace("one mean", "one BCE")),
             (dict(pooled=2.0), _POOLED.replace("one mean", "one BCE")),
+            (dict(g_eval=True), "your fakes were made with G in eval mode (G.eval() before G(z)): its batch "
+             "norm then uses running statistics, not the batch's; make the fakes with G in training mode, "
+             "as the training loop does (torch.no_grad() alone keeps gradients out of G)"),
         ], "D's weights after your step differ from one optimiser step on losses.d_bce(D(x_real), D(G(z)))")
     return _verdict("check_training_step", body)
