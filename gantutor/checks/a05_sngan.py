@@ -269,7 +269,8 @@ def check_lipschitz_bound(fn: Callable) -> bool:
 
 def _ignoring_output_padding(w: torch.Tensor, shape, stride: int, padding: int, n_iter: int = 300) -> float:
     """The norm a power iteration gives when its adjoint drops ``output_padding``: A^T then returns a
-    smaller image and the iteration runs on inputs of that smaller size."""
+    smaller image and the iteration runs on inputs of that smaller size. Zero-padding that smaller image back
+    to the input's size gives the same number (the iteration then lives on inputs that are zero there)."""
     x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0), dtype=w.dtype)
     for _ in range(n_iter):
         x = F.conv_transpose2d(F.conv2d(x, w, stride=stride, padding=padding), w, stride=stride, padding=padding)
@@ -306,7 +307,8 @@ def check_conv_operator_norm(fn: Callable) -> bool:
                 raise _Fail("that is sigma of the reshaped kernel [C_out, C_in k k] (what SNGAN divides by), not the "
                             "norm of the convolution: iterate x <- A^T A x with A = conv2d and A^T = conv_transpose2d")
             if _close(got, _ignoring_output_padding(w, shape, stride, padding), 1e-3, 1e-9):
-                raise _Fail(f"for {where} your A^T returns a smaller image than the input: conv_transpose2d needs "
+                raise _Fail(f"for {where} your A^T returns a smaller image than the input (or pads the smaller image "
+                            f"with zeros: the extra rows and columns are not zero): conv_transpose2d needs "
                             f"output_padding = H - ((H_out - 1) stride - 2 padding + k) (here 1) to restore the size")
             c, h, wd = shape
             if h != wd and _close(got, _norm_on(w, (c, h, h), stride, padding), 1e-3, 1e-9):
