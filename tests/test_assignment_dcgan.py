@@ -354,3 +354,70 @@ def test_d_step_check_names_fakes_made_in_eval_mode(capsys):
     assert "G in eval mode" in out and "leave G in training mode" in out and "differ from" not in out
     assert checks_dcgan.check_d_train_step(_train_mode_fakes_explicit)
     assert capsys.readouterr().out.endswith(": PASS\n")
+
+
+# ---- referee ch6 (third round), findings 1-3 --------------------------------------------------------
+
+def _tanh_in_hidden_block(d, n):
+    s = list(_stack(d, n))
+    return nn.Sequential(*s[:3], nn.Tanh(), *s[3:])
+
+
+def _double_output_tanh(d, n):
+    return nn.Sequential(*_stack(d, n), nn.Tanh())
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_tanh_in_hidden_block, "your stack has 2 Tanh layers; use exactly one, as the last layer: a tanh in a "
+                            "hidden layer"),
+    (_double_output_tanh, "two tanh layers in a row at the output squash it twice, into (-0.76, 0.76)"),
+], ids=["tanh-after-hidden-relu", "double-output-tanh"])
+def test_stack_check_names_extra_tanh_layers(fn, message, capsys):
+    """The referee's wrong answers (finding 1): the type whitelist let a second tanh pass, after a hidden
+    ReLU or after the output tanh (images then in (-0.76, 0.76))."""
+    assert not checks_dcgan.check_generator_stack(fn)
+    assert message in capsys.readouterr().out
+    with torch.no_grad():
+        out = _double_output_tanh(4, 3).train()(3 * torch.randn(8, 4, 1, 1))
+    assert out.abs().max() < torch.tanh(torch.tensor(1.0)) + 1e-6
+
+
+class _FunctionalStack(nn.Module):
+    """The right layers with F.relu / torch.tanh in forward: the activations are not modules."""
+
+    def __init__(self, d, n):
+        super().__init__()
+        self.c1, self.b1 = nn.ConvTranspose2d(d, 2 * n, 7, 1, 0, bias=False), nn.BatchNorm2d(2 * n)
+        self.c2, self.b2 = nn.ConvTranspose2d(2 * n, n, 4, 2, 1, bias=False), nn.BatchNorm2d(n)
+        self.c3 = nn.ConvTranspose2d(n, 1, 4, 2, 1, bias=False)
+
+    def forward(self, z):
+        h = F.relu(self.b1(self.c1(z)))
+        h = F.relu(self.b2(self.c2(h)))
+        return torch.tanh(self.c3(h))
+
+
+def test_stack_check_names_functional_activations(capsys):
+    """Finding 3: this stack has the right batch norms but was told to 'use BatchNorm2d after ...'."""
+    assert not checks_dcgan.check_generator_stack(_FunctionalStack)
+    out = capsys.readouterr().out
+    assert "functional activations" in out and "nn.ReLU()/nn.Tanh() layers" in out and "BatchNorm2d after" not in out
+
+
+def _biases_everywhere(d, n):
+    # finding 2: the table leaves biases optional; bias=True on every layer, the output layer included
+    return nn.Sequential(*[nn.ConvTranspose2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
+                           if isinstance(m, nn.ConvTranspose2d) else m for m in _stack(d, n)])
+
+
+def _identity_between_layers(d, n):
+    s = list(_stack(d, n))
+    return nn.Sequential(nn.Identity(), *s[:3], nn.Identity(), *s[3:-1], nn.Sequential(nn.Identity(), s[-1]))
+
+
+def test_stack_check_passes_right_stacks_in_the_table_order(capsys):
+    """Right answers written differently still pass the exact-order comparison: nn.Identity anywhere,
+    nested blocks, biases on."""
+    for fn in (_biases_everywhere, _identity_between_layers, _nested_blocks, _stack):
+        assert checks_dcgan.check_generator_stack(fn)
+    assert capsys.readouterr().out.count(": PASS\n") == 4

@@ -8,13 +8,14 @@ line and returns True or False:
 Common wrong answers are named: the convolution's size formula given for the transposed one, a 3 x 3
 kernel with stride 2 (13 x 13 instead of 14 x 14, or 14 x 14 with ``output_padding=1``: a kernel not
 divisible by its stride), a missing tanh, batch norm on the output layer, a ReLU before the output
-tanh, a layer the task's table does not list (Dropout2d), fakes not detached in the discriminator's
-step, fakes made with G in eval mode, real and fake labels swapped, stale gradients, one mixed real+fake batch through a
-batch-normalised D, one mean over the real and fake batches together (the discriminator's step is
-checked with 16 real and 12 fake images, so that answer differs from the sum of the two means), a loss
-computed from sigmoid outputs (log(sigmoid(l)), nn.BCELoss: the step is checked again with logits near
-+50, where those lose the gradient), zero_grad() called after backward(). A check never raises on a
-wrong answer.
+tanh, a layer the task's table does not list (Dropout2d), a tanh in a hidden layer or two at the
+output, activations written functionally (F.relu in a forward, invisible to the check), fakes not
+detached in the discriminator's step, fakes made with G in eval mode, real and fake labels swapped,
+stale gradients, one mixed real+fake batch through a batch-normalised D, one mean over the real and
+fake batches together (the discriminator's step is checked with 16 real and 12 fake images, so that
+answer differs from the sum of the two means), a loss computed from sigmoid outputs (log(sigmoid(l)),
+nn.BCELoss: the step is checked again with logits near +50, where those lose the gradient),
+zero_grad() called after backward(). A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -107,14 +108,19 @@ def _check_stack_shapes(shapes, latent_dim, ngf, n):
                     f"([N, channels, height, width])")
 
 
-_TABLE_LAYERS = (nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU, nn.Tanh, nn.Identity)
+_TABLE_LAYERS = (nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU, nn.Tanh)
+# the task's table, layer by layer (nn.Identity and nesting ignored)
+_TABLE_ORDER = [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU] * 2 + [nn.ConvTranspose2d, nn.Tanh]
 
 
 def check_generator_stack(fn: Callable) -> bool:
-    """``fn(latent_dim, ngf)`` should return an nn.Module mapping z [N, latent_dim, 1, 1] to [N, 1, 28, 28]
-    in [-1, 1]: ConvT(k=7) to [2ngf, 7, 7], ConvT(k=4, s=2, p=1) to [ngf, 14, 14] and to [1, 28, 28];
-    BN + ReLU after the first two, tanh after the last, no other layers (nn.Identity aside); stride-2
-    kernels divisible by the stride."""
+    """``fn(latent_dim, ngf)`` should return an nn.Sequential (any nn.Module whose layers, activations
+    included, are modules is accepted; functional activations are invisible to the check) mapping z
+    [N, latent_dim, 1, 1] to [N, 1, 28, 28] in [-1, 1]: ConvT(k=7) to [2ngf, 7, 7], ConvT(k=4, s=2, p=1)
+    to [ngf, 14, 14] and to [1, 28, 28]; BN + ReLU after the first two, tanh after the last. Its layers,
+    read in order without nn.Identity and without nesting, must be exactly the table's
+    [ConvT, BN, ReLU, ConvT, BN, ReLU, ConvT, Tanh]; stride-2 kernels divisible by the stride. Biases
+    are optional on every layer."""
     def body():
         for latent_dim, ngf in ((10, 4), (16, 6)):
             stack = _call(fn, latent_dim, ngf)
@@ -125,8 +131,12 @@ def check_generator_stack(fn: Callable) -> bool:
             shapes, in_sides, out = _trace(stack.train(), z)
             _check_stack_shapes(shapes, latent_dim, ngf, 8)
             _check_even_overlap(stack, in_sides)
-            layers = _stack_layers(stack)
+            layers = [m for m in _stack_layers(stack) if not isinstance(m, nn.Identity)]
             kinds = [type(m) for m in layers]
+            if nn.ReLU not in kinds and nn.Tanh not in kinds:
+                raise _Fail("your stack has no nn.ReLU or nn.Tanh layers: use nn.ReLU()/nn.Tanh() layers in an "
+                            "nn.Sequential; functional activations (F.relu, torch.tanh in a forward) are "
+                            "invisible to the check")
             if kinds.count(nn.BatchNorm2d) != 2 or any(isinstance(m, nn.BatchNorm2d) for m in layers[-2:]):
                 raise _Fail("use BatchNorm2d after the first two transposed convolutions and none on the output "
                             "layer (Radford et al.: batch norm on G's output made training unstable)")
@@ -156,6 +166,16 @@ def check_generator_stack(fn: Callable) -> bool:
             if extra:
                 raise _Fail(f"your stack also has {', '.join(extra)}, which the table does not list: use only its "
                             f"layers (ConvTranspose2d, BatchNorm2d, ReLU, and tanh at the output)")
+            if kinds != _TABLE_ORDER:
+                n_tanh = kinds.count(nn.Tanh)
+                if n_tanh > 1:
+                    where = ("two tanh layers in a row at the output squash it twice, into (-0.76, 0.76), so G "
+                             "can never reach the data's -1 and +1" if kinds[-2:] == [nn.Tanh, nn.Tanh] else
+                             "a tanh in a hidden layer is not in the table")
+                    raise _Fail(f"your stack has {n_tanh} Tanh layers; use exactly one, as the last layer: {where}")
+                got = ", ".join(k.__name__ for k in kinds)
+                raise _Fail(f"your layers, in order, are {got}; the table's are "
+                            f"{', '.join(k.__name__ for k in _TABLE_ORDER)}")
     return _verdict("check_generator_stack", body)
 
 
