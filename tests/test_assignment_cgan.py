@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from gantutor.checks import a02_cgan as checks_cgan
 from gantutor import conditional
+from gantutor.models import MLPGenerator
 
 import nbhelpers as nb
 
@@ -104,6 +105,14 @@ CASES = [
     # the shortcut the task forbids (the reference is G(z, y) itself): G.forward is disabled in the check
     (checks_cgan.check_cgan_generator, lambda G, z, y: G(z, y), "you called G(z, y)"),
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.forward(z, y), "you called G(z, y)"),
+    # the class's forward called unbound (referee ch2, finding 1): disabled too
+    (checks_cgan.check_cgan_generator, lambda G, z, y: MLPGenerator.forward(G, z, y), "you called G(z, y)"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: type(G).forward(G, z, y), "you called G(z, y)"),
+    # right, written differently: torch.cat(..., -1) with unflatten, torch.hstack with reshape
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat((z, G.embed(y)), -1)).unflatten(1, G.out_shape),
+     None),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.hstack([z, G.embed(y)])).reshape(len(y), *G.out_shape),
+     None),
     # right, written differently: the lookup as one-hot times the table, or as row indexing; view(-1, ...)
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, F.one_hot(y, 10).float() @ G.embed.weight], 1))
      .view(len(z), *G.out_shape), None),
@@ -129,6 +138,10 @@ CASES = [
     (checks_cgan.check_mismatched_labels, conditional.mismatched_labels, None),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)) % K, None),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + 1) % K, "always gets the same wrong label"),
+    # one random shift for the whole batch (referee ch2, finding 2): random across calls, not within a batch
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, (1,))) % K, "one shift for the whole batch"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + int(torch.randint(1, K, ()))) % K,
+     "one shift for the whole batch"),
     (checks_cgan.check_mismatched_labels, lambda y, K: torch.randint(0, K, y.shape), "equal the true label"),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)).float() % K, "integer"),
     (checks_cgan.check_mismatched_labels, lambda y, K: y + torch.randint(1, K, y.shape), "must lie in"),
@@ -199,6 +212,19 @@ CASES = [
      "clipped to +-100"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.clamp(-20, 20), f.clamp(-20, 20), m.clamp(-20, 20)),
      "clipped to +-20"),
+    # clamps at bounds the check does not list (referee ch2, finding 3): the bound is solved from the loss
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.clamp(-60, 60), f.clamp(-60, 60), m.clamp(-60, 60)),
+     "clipped to +-60"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(*(t.clamp(min=-37, max=37) for t in (r, f, m))),
+     "clipped to +-37"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(*(torch.clip(t, -12.5, 12.5) for t in (r, f, m))),
+     "clipped to +-12.5"),
+    # unnamed: an asymmetric clamp, which the bound cannot describe: the generic hint names clamping
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(*(t.clamp(-30, 90) for t in (r, f, m))),
+     "if you clamped the logits, don't"),
+    # named as unstable, not as clipped: log(sigmoid + eps) saturates like a clamp on the extreme logits only
+    (checks_cgan.check_three_term_loss, lambda r, f, m: -(torch.log(torch.sigmoid(r) + 1e-8).mean()
+     + torch.log(1 - torch.sigmoid(f) + 1e-8).mean() + torch.log(1 - torch.sigmoid(m) + 1e-8).mean()), "overflow"),
     # named as unstable, not as clipped: log of sigmoid through binary_cross_entropy (log clamped at -100)
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
      + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f))

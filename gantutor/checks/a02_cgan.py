@@ -6,11 +6,11 @@ True or False:
     check_cgan_generator: PASS
     check_three_term_loss: FAIL - you scored real images with a WRONG label as real; ...
 
-Common wrong answers are named (G(z, y) called instead of written, labels ignored or one-hot instead
-of the embedding, embedding and noise concatenated in the wrong order, a mismatched label that is
-sometimes right, always the same, the same at every call or not drawn from torch's seeded generator,
-the mismatched pairs scored as real, a missing third term, terms averaged or pooled, logits clipped,
-one batch of logits detached). A check never raises on a wrong answer.
+Common wrong answers are named (G(z, y) or G's forward called instead of written, labels ignored or
+one-hot instead of the embedding, embedding and noise concatenated in the wrong order, a mismatched
+label that is sometimes right, always the same, one shift per batch, the same at every call or not
+drawn from torch's seeded generator, the mismatched pairs scored as real, a missing third term, terms
+averaged or pooled, logits clipped, one batch of logits detached). A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -47,24 +47,32 @@ class _ForwardCalled(Exception):
 
 
 def _call_without_forward(fn: Callable, G, *args):
-    """Call ``fn(G, *args)`` with G(z, y) and G.forward disabled: the task is to write the forward pass
-    from G.embed and G.body, and the reference answer is G(z, y) itself, so calling it would pass."""
+    """Call ``fn(G, *args)`` with G(z, y), G.forward and the class's forward (``type(G).forward(G, z, y)``,
+    ``MLPGenerator.forward(G, z, y)``) disabled: the task is to write the forward pass from G.embed and
+    G.body, and the reference answer is G's forward itself, so calling it would pass."""
     called = []
 
     def disabled(*_args, **_kwargs):
         called.append(True)
         raise _ForwardCalled("G(z, y) is disabled in this check")
 
+    owners = [k for k in type(G).__mro__ if "forward" in vars(k) and k is not torch.nn.Module]
+    saved = [vars(k)["forward"] for k in owners]
     G.forward = disabled  # an instance attribute: nn.Module.__call__ looks it up on the instance
+    for k in owners:      # and on the classes, for the unbound calls
+        k.forward = disabled
     try:
         return _call(fn, G, *args)
     except _Fail:
         if called:
-            raise _Fail("you called G(z, y) (or G.forward); the task is to write the forward pass yourself: "
-                        "look up G.embed(y), concatenate it after z and pass the result through G.body") from None
+            raise _Fail("you called G(z, y) (or G.forward, or the class's forward); the task is to write the "
+                        "forward pass yourself: look up G.embed(y), concatenate it after z and pass the result "
+                        "through G.body") from None
         raise
     finally:
         del G.forward
+        for k, f in zip(owners, saved):
+            k.forward = f
 
 
 def check_cgan_generator(fn: Callable) -> bool:
@@ -135,6 +143,7 @@ def check_mismatched_labels(fn: Callable) -> bool:
                 counts = torch.bincount(out[keep == c], minlength=K).double() / 3000
                 others = counts[torch.arange(K) != c]
                 if (others > 0).sum() == 1:
+                    _check_batch_shift(fn, y, K)
                     raise _Fail(f"each class always gets the same wrong label (n_classes={K}, class {c} -> "
                                 f"{int(counts.argmax())}); D would learn to reject only that one confusion: draw "
                                 f"the wrong label uniformly from the other K-1 classes")
@@ -143,6 +152,17 @@ def check_mismatched_labels(fn: Callable) -> bool:
                                 f"(frequencies {[round(v, 2) for v in others.tolist()]}, n_classes={K})")
         _check_random_draw(fn)
     return _verdict("check_mismatched_labels", body)
+
+
+def _check_batch_shift(fn: Callable, y: torch.Tensor, K: int) -> None:
+    """Each class got one wrong label in this call: if other calls give others, one shift (or mapping) was
+    drawn per batch; D meets every confusion over training, but a batch's pairs are not independent."""
+    first = _labels(_call(fn, y.clone(), K), y, K)
+    for _ in range(3):
+        if not torch.equal(_labels(_call(fn, y.clone(), K), y, K), first):
+            raise _Fail(f"you drew one shift for the whole batch (n_classes={K}: in one call each class gets one "
+                        f"wrong label), so its pairs are not independent: draw one shift per label "
+                        f"(torch.randint(1, K, y.shape))")
 
 
 def _check_random_draw(fn: Callable) -> None:
@@ -218,12 +238,22 @@ def _diagnose_three(got: float, r, f, m) -> str:
     return "your loss differs from mean softplus(-real) + mean softplus(fake) + mean softplus(mismatch)"
 
 
-def _clip_bound(got: float, r, f, m):
-    """The bound c if ``got`` is the right loss of the logits clamped to [-c, c] (a common clip), else None."""
-    for c in (5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 80.0, 100.0):
-        r_c, f_c, m_c = (t.clamp(-c, c) for t in (r, f, m))
-        if _close(got, float(d_conditional_bce(r_c, f_c, m_c, 1.0))):
-            return c
+def _clip_bound(fn: Callable, got: float, r, f, m):
+    """The bound c if ``fn`` is the right loss of the logits clamped to [-c, c], else None. c is solved from
+    ``got`` on the extreme logits (every term is softplus(c) for c <= 50, (softplus(c) + 50) / 2 below 120),
+    then checked on logits on both sides of c (log(sigmoid(l) + eps) saturates too, but smoothly)."""
+    if not 0 < got < float("inf"):
+        return None
+    x = torch.tensor(got / 3, dtype=torch.float64)
+    for c in (float(x + torch.log(-torch.expm1(-x))), 2 * got / 3 - 50):  # softplus^-1(got / 3); 2 got / 3 - 50
+        if 0 < c < 120:
+            v = c * torch.tensor([0.5, 0.8, 0.95, 1.05, 1.5])
+            try:
+                probe = _scalar(_call(fn, -v, v, v.clone()))
+            except _Fail:
+                return None
+            if _close(probe, float(d_conditional_bce(*(t.clamp(-c, c) for t in (-v, v, v)), 1.0))):
+                return c
     return None
 
 
@@ -236,12 +266,13 @@ def check_three_term_loss(fn: Callable) -> bool:
             if _close(got, want):
                 continue
             if name == "extreme":
-                clip = _clip_bound(got, r, f, m)
+                clip = _clip_bound(fn, got, r, f, m)
                 if clip is not None:
                     raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): the logits were "
-                                f"clipped to +-{clip:g}, which changes the loss and zeroes its gradient beyond the "
+                                f"clipped to +-{clip:.3g}, which changes the loss and zeroes its gradient beyond the "
                                 f"bound; F.softplus needs no clipping")
-                raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): {STABILITY_HINT}")
+                raise _Fail(f"your loss is {got} for extreme logits (expected {want:.6g}): {STABILITY_HINT}; "
+                            f"if you clamped the logits, don't")
             flat = (r.flatten(), f.flatten(), m.flatten())
             raise _Fail(_diagnose_three(got, *flat))
         _check_three_gradients(fn)
