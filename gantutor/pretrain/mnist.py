@@ -1,11 +1,22 @@
 """Longer-trained twins of the MNIST runs of chapters 1, 2 and 6.
 
 The pages train for the minutes a page build allows and say what that gives; these recipes train the
-same networks (built here exactly as the chapters build them: same classes, widths, seeds, losses,
-optimiser and learning rates) for longer, so the chapters can show beside the live run what the method
-reaches. Two things differ from the live run and are recorded in each checkpoint's ``info``: the
-number of generator steps, and a linear learning-rate decay over the second half of the run (to
-``LR_FINAL`` of the start), the usual way to settle a long GAN run.
+same networks (built here with the chapters' classes and widths, and trained with the same losses,
+optimiser, batch size and initial learning rates) for longer, so the chapters can show beside the live
+run what the method reaches. They differ from the live run in
+
+1. the number of generator steps;
+2. the learning-rate schedule: a linear decay over the second half of the run (to ``LR_FINAL`` of the
+   start), the usual way to settle a long GAN run; the live runs keep their rates constant;
+3. the evaluation: scores on ``EVAL_N`` samples, while each page scores its own number of samples
+   (MNIST-FID depends on the sample count, so only scores at equal counts compare);
+4. for chapter 2 only, the initial weights of D: the recipe builds D right after G under one
+   ``seed_everything(seed)``, while chapter 2 seeds before building each network, so G starts
+   from the page's weights and D from other ones (chapters 1 and 6 build G then D under one seed, as here).
+
+Each checkpoint's ``info["differs_from_chapter"]`` names them (``ChapterRun.differences``; the files
+shipped before this list was written record only the first two, and their ``config`` records the
+schedule and ``eval_n`` the sample count).
 
     python -m gantutor.pretrain mlp-mnist --threads 1      # chapter 1's MLP GAN, 8,000 steps (2x the chapter's)
     python -m gantutor.pretrain cgan-mnist --threads 1     # chapter 2's cGAN, 6,000 steps (3x)
@@ -53,6 +64,13 @@ class ChapterRun:
     eval_every: int                    # scores recorded every ... steps
     conditional: bool = False
     seed: int = 0
+    other_differences: str = ""        # beyond steps, schedule and evaluation (see the module docstring)
+
+    def differences(self, eval_n: int) -> str:
+        """What differs from the chapter's live run, as recorded in ``info["differs_from_chapter"]``."""
+        base = (f"steps, the linear decay of the second half, and scores on {eval_n:,} samples instead of "
+                f"the page's number")
+        return f"{base}; {self.other_differences}" if self.other_differences else base
 
     def train_config(self, steps: int, latent_dim: int) -> TrainConfig:
         """The run's TrainConfig; ``latent_dim`` is G's, so that the record names the size of the codes
@@ -82,7 +100,9 @@ RUNS: Dict[str, ChapterRun] = {
     "mlp-mnist": ChapterRun("ch01_gan_game", mlp_networks, dict(batch_size=64, lr_g=1e-3, lr_d=1e-3),
                             steps=8_000, eval_every=2_000),
     "cgan-mnist": ChapterRun("ch02_cgan", cgan_networks, dict(batch_size=64, lr_g=1e-3, lr_d=1e-3),
-                             steps=6_000, eval_every=1_500, conditional=True),
+                             steps=6_000, eval_every=1_500, conditional=True,
+                             other_differences="D's initial weights (built right after G under one seed; the "
+                                               "chapter seeds before building each network)"),
     "dcgan-mnist": ChapterRun("ch06_dcgan", dcgan_networks,
                               dict(batch_size=64, lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.999), log_every=5),
                               steps=8_000, eval_every=2_000),
@@ -133,7 +153,7 @@ def train_run(name: str, tiny: bool) -> Tuple[nn.Module, dict, dict]:
             if key in scores:
                 history[key].append(scores[key])
     info = dict(steps=trainer.step_count, batch_size=config.batch_size, eval_n=n, train_cpu_seconds=round(cpu, 1),
-                config=config.to_dict(), differs_from_chapter="steps and the linear decay of the second half",
+                config=config.to_dict(), differs_from_chapter=run.differences(n),
                 **{k: history[k][-1] for k in ("fid", "accuracy") if k in history},
                 fid_baseline=scores["fid_baseline"])
     return trainer.G.eval(), history, info
