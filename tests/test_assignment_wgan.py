@@ -72,9 +72,20 @@ def _penalty(variant="right"):
             alpha = 0.1 + 0.8 * alpha
         elif variant == "beta22":    # Beta(2, 2), also too close to U[0, 1] for 64 draws
             alpha = torch.distributions.Beta(2.0, 2.0).sample(alpha.shape)
+        elif variant == "reseeded":  # the referee's: reseeds the global generator at every call
+            torch.manual_seed(0)
+            alpha = torch.rand(alpha.shape)
+        elif variant == "linspace":  # the referee's: fixed alphas, uniform enough for the KS test
+            alpha = torch.linspace(0, 1, len(real)).reshape(alpha.shape)
         if variant == "shuffled":    # the fakes re-paired: x_hat between real[i] and some other fake
             fake = fake[torch.randperm(len(fake))]
+        if variant == "half_batch":  # the referee's: a penalty on half of the pairs
+            real, fake, alpha = real[: len(real) // 2], fake[: len(fake) // 2], alpha[: len(alpha) // 2]
         x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        if variant == "with_ends":   # the referee's: the penalty also at the real and fake points, one call
+            x_all = torch.cat([real, fake, x_hat.detach()]).requires_grad_(True)
+            (g,) = torch.autograd.grad(D(x_all).sum(), x_all, create_graph=True)
+            return lam * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
         out = D(x_hat)
         (g,) = torch.autograd.grad(out.mean() if variant == "mean" else out, x_hat,
                                    grad_outputs=None if variant == "mean" else torch.ones_like(out),
@@ -94,6 +105,12 @@ def _critic(variant="right"):
         gp = (10.0 if variant == "ignores_lam" else lam) * losses.gradient_penalty(D, real, fake)
         if variant == "pooled":   # right: with paired batches of equal size this is the same number
             return 2 * torch.cat([D(fake), -D(real)]).mean() + gp
+        if variant == "one_call":  # right: real, fake and interpolates scored in ONE call of the critic
+            alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1))
+            x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+            d_real, d_fake, d_hat = D(torch.cat([real, fake, x_hat])).split(len(real))
+            (g,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
+            return d_fake.mean() - d_real.mean() + lam * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
         if variant == "maximised":  # unnamed wrong answer: the estimate to maximise, minus the penalty
             return D(real).mean() - D(fake).mean() - gp
         # the referee's wrong answers: right values, a term cut out of the graph
@@ -145,6 +162,8 @@ def _w1_float32(x, y):
     (checks_wgan.check_gradient_penalty, _penalty_own_rng("numpy")),
     (checks_wgan.check_gradient_penalty, _penalty_own_rng("generator")),
     (checks_wgan.check_critic_loss, lambda D, r, f, lam: D(f).mean() - D(r).mean() + _penalty_own_rng("numpy")(D, r, f, lam)),
+    (checks_wgan.check_critic_loss, _critic("one_call")),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(y)[::-1] - np.sort(x)[::-1])))),
 ])
 def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     assert check(answer), capsys.readouterr().out
@@ -165,6 +184,16 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     (checks_wgan.check_critic_loss, _critic("real_item"), "no gradient reaches D(real)"),
     (checks_wgan.check_critic_loss, _critic("fake_no_grad"), "no gradient reaches D(fake)"),
     (checks_wgan.check_critic_loss, _critic("penalty_detached"), "no gradient reaches the penalty"),
+    # the referee's (round 3): each passed when the samples were stochastically ordered (W1 = |mean difference|)
+    (checks_wgan.check_w1_sorted, lambda x, y: abs(x.mean() - y.mean()), "only a lower bound of W1"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.sort(y) - np.sort(x))), "only a lower bound of W1"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(abs(np.mean(x - y))), "only a lower bound of W1"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.sqrt(np.mean((np.sort(x) - np.sort(y)) ** 2))), "that is W2"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean((np.sort(x) - np.sort(y)) ** 2)), "you squared"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.sum(np.abs(np.sort(x) - np.sort(y)))), "a sum"),
+    (checks_wgan.check_gradient_penalty, _penalty("reseeded"), "draw fresh alphas at every call"),
+    (checks_wgan.check_gradient_penalty, _penalty("linspace"), "draw fresh alphas at every call"),
+    (checks_wgan.check_gradient_penalty, _penalty("half_batch"), "never called on a batch of 2048 interpolates"),
 ])
 def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     assert not check(answer)
@@ -179,8 +208,24 @@ def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     (checks_wgan.check_critic_loss, _critic("half_detached"), "keep every term in the graph"),
     (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(x) - np.sort(y)))) * (1 + 1e-4),
      "expected"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(x) - np.sort(y)[::-1]))), "expected"),
+    (checks_wgan.check_w1_sorted, lambda x, y: float(np.max(np.abs(np.sort(x) - np.sort(y)))), "expected"),
+    (checks_wgan.check_gradient_penalty, _penalty("with_ends"), "at the interpolates your function used it should be"),
 ])
 def test_checks_fail_plausible_wrong_answers_no_message_names(check, answer, expected, capsys):
     """Wrong answers a student might write that the checks do not diagnose: they still FAIL."""
     assert not check(answer)
     assert expected in capsys.readouterr().out
+
+
+def test_w1_samples_separate_every_named_wrong_answer():
+    """Referee round 3, finding 1: on stochastically ordered samples W1 = |mean(x) - mean(y)|, and the named
+    'difference of the means' could never fire. On the check's samples every named wrong answer differs from
+    W1 by far more than the tolerance (rtol 1e-5), and the quantile functions cross."""
+    from scipy import stats
+    for x, y in checks_wgan._w1_cases():
+        w1 = stats.wasserstein_distance(x, y)
+        diff = np.sort(y) - np.sort(x)
+        assert (diff > 0).any() and (diff < 0).any()
+        for other, message in checks_wgan._w1_wrong_answers(x, y):
+            assert abs(float(other) - w1) > 1e-3 * w1, message
