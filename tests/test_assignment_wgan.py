@@ -145,6 +145,43 @@ def _penalty_own_rng(source, lam_used=None):
     return fn
 
 
+def _penalty_r5(variant):
+    """Referee round 5: answers that use D as an nn.Module (right) and penalties with side effects (wrong)."""
+    def fn(D, real, fake, lam=10.0):
+        if variant == "module":  # right: D.parameters() must work in every call, also while training
+            dev = next(D.parameters()).device
+            alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1), device=dev)
+        else:
+            alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1))
+        if variant == "in_place":
+            x_hat = real.mul_(alpha).add_((1 - alpha) * fake).requires_grad_(True)
+        elif variant == "real_twice":
+            x_hat = (alpha * real + (1 - alpha) * real).requires_grad_(True)
+        elif variant == "repeated":
+            half = torch.rand(real.shape[0] // 2, *[1] * (real.ndim - 1))
+            alpha = half.repeat(2, *[1] * (real.ndim - 1))
+            x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        elif variant == "grad_on_real":
+            real.requires_grad_(True)
+            x_hat = (alpha * real + (1 - alpha) * fake)
+        else:
+            x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        if variant == "eval":
+            D.eval()
+        (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+        if variant == "detached":
+            g = g.detach()
+        return lam * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return fn
+
+
+def _critic_backward(D, real, fake, lam=10.0):
+    """Referee round 5, finding 4: backward() inside the loss frees the graph."""
+    loss = D(fake).mean() - D(real).mean() + lam * losses.gradient_penalty(D, real, fake)
+    loss.backward()
+    return loss
+
+
 def _w1_float32(x, y):
     """Right, in float32 (about 7 significant digits): the referee's numpy version."""
     return float(np.mean(np.abs(np.sort(x.astype(np.float32)) - np.sort(y.astype(np.float32)))))
@@ -164,6 +201,9 @@ def _w1_float32(x, y):
     (checks_wgan.check_critic_loss, lambda D, r, f, lam: D(f).mean() - D(r).mean() + _penalty_own_rng("numpy")(D, r, f, lam)),
     (checks_wgan.check_critic_loss, _critic("one_call")),
     (checks_wgan.check_w1_sorted, lambda x, y: float(np.mean(np.abs(np.sort(y)[::-1] - np.sort(x)[::-1])))),
+    # referee round 5, finding 1: D used as an nn.Module (next(D.parameters()).device), Task 2 and Task 3
+    (checks_wgan.check_gradient_penalty, _penalty_r5("module")),
+    (checks_wgan.check_critic_loss, lambda D, r, f, lam=10.0: D(f).mean() - D(r).mean() + _penalty_r5("module")(D, r, f, lam)),
 ])
 def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     assert check(answer), capsys.readouterr().out
@@ -194,6 +234,20 @@ def test_checks_pass_right_answers_written_differently(check, answer, capsys):
     (checks_wgan.check_gradient_penalty, _penalty("reseeded"), "draw fresh alphas at every call"),
     (checks_wgan.check_gradient_penalty, _penalty("linspace"), "draw fresh alphas at every call"),
     (checks_wgan.check_gradient_penalty, _penalty("half_batch"), "never called on a batch of 2048 interpolates"),
+    # referee round 5: findings 2-7
+    (checks_wgan.check_gradient_penalty, _penalty_r5("in_place"), "changed the caller's real batch in place"),
+    (checks_wgan.check_gradient_penalty, _penalty_r5("grad_on_real"), "switched on real.requires_grad_(True)"),
+    (checks_wgan.check_critic_loss, lambda D, r, f, lam=10.0: D(f).mean() - D(r).mean() + _penalty_r5("in_place")(D, r, f, lam),
+     "changed the caller's real batch in place"),
+    (checks_wgan.check_gradient_penalty, _penalty_r5("real_twice"), "x_hat equals the real batch"),
+    (checks_wgan.check_critic_loss, lambda D, r, f, lam=10.0: D(f).mean() - D(r).mean() + lam * losses.gradient_penalty(D, r, r),
+     "x_hat equals the real batch"),
+    (checks_wgan.check_critic_loss, _critic_backward, "do not call backward() inside the function"),
+    (checks_wgan.check_w1_sorted, lambda x, y: None, "returned None"),
+    (checks_wgan.check_w1_sorted, lambda x, y: np.abs(np.sort(x) - np.sort(y)), "take the mean over the pairs"),
+    (checks_wgan.check_gradient_penalty, _penalty_r5("detached"), "do not .detach() or .item() the gradient"),
+    (checks_wgan.check_gradient_penalty, _penalty_r5("eval"), "leave D as you found it"),
+    (checks_wgan.check_gradient_penalty, _penalty_r5("repeated"), "alphas repeat another one"),
 ])
 def test_checks_name_each_wrong_answer(check, answer, phrase, capsys):
     assert not check(answer)

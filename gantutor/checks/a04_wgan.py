@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
-from .common import _Fail, _call, _close, _to_numpy, _verdict
+from .common import _Fail, _call, _close, _state, _student_grad, _to_numpy, _verdict
 
 __all__ = ["check_w1_sorted", "check_gradient_penalty", "check_critic_loss", "ProbeCritic"]
 
@@ -69,7 +69,14 @@ def check_w1_sorted(fn: Callable) -> bool:
     """``fn(x, y)`` should return the exact W1 between two equally many 1D samples (numpy arrays)."""
     def body():
         for x, y in _w1_cases():
-            value = float(_to_numpy(_call(fn, x.copy(), y.copy())).reshape(()))
+            out = _call(fn, x.copy(), y.copy())
+            if out is None:
+                raise _Fail("your function returned None: did you forget the return statement?")
+            arr = _to_numpy(out)
+            if arr.size != 1:
+                raise _Fail(f"return one number, not an array of shape {arr.shape}"
+                            + (" (one value per pair: take the mean over the pairs)" if arr.size == len(x) else ""))
+            value = float(arr.reshape(()))
             want = stats.wasserstein_distance(x, y)
             if _close(value, want, 1e-5, 1e-8):  # float32 arithmetic (about 7 digits) is a right answer
                 continue
@@ -140,8 +147,18 @@ def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
     if alpha.min() < -1e-5 or alpha.max() > 1 + 1e-5:
         raise _Fail("x_hat is not between the real and the fake samples: use alpha ~ U[0, 1] "
                     "(torch.rand) and x_hat = alpha real + (1 - alpha) fake")
+    if float(alpha.max() - alpha.min()) < 1e-4 and min(float(alpha.mean()), 1 - float(alpha.mean())) < 1e-4:
+        end = "real" if float(alpha.mean()) > 0.5 else "fake"
+        raise _Fail(f"x_hat equals the {end} batch (alpha = {1 if end == 'real' else 0} for every sample): "
+                    "use both batches, x_hat = alpha real + (1 - alpha) fake")
     if float(alpha.std()) < 1e-6:
         raise _Fail("one alpha for the whole batch: draw one alpha per sample, shape [N, 1, ...]")
+    # independent U[0, 1] draws almost never lie within 1e-6 of each other (about n^2 1e-6 / 1 close
+    # neighbours, 4 for n = 2048); alphas reused for several samples (rand(N // 2).repeat(2)) give n / 2
+    ties = int((alpha.flatten().sort().values.diff() < 1e-6).sum())
+    if ties > max(8, n // 20):
+        raise _Fail(f"{ties} of your {n} alphas repeat another one: draw an independent alpha for each sample, "
+                    "torch.rand(N, *[1] * (real.ndim - 1)), not a few reused ones")
     # alphas from U[0, 1]: a Kolmogorov-Smirnov test rejects 0/1 choices, a fixed 0.5 and, on the 2048 flat
     # samples, a narrow range U[0.1, 0.9], sigmoid(N(0, 1)), Beta(2, 2) (64 alphas are too few for those)
     if stats.kstest(alpha.flatten().clamp(0, 1).numpy(), "uniform").pvalue < 1e-4:
@@ -150,11 +167,33 @@ def _interpolates(D: ProbeCritic, real, fake) -> torch.Tensor:
     return x_hat
 
 
+def _call_clean(fn: Callable, D: ProbeCritic, real, fake, lam: float):
+    """Call ``fn(D, real, fake, lam)`` on copies of the batches and fail if it changed them (values or
+    requires_grad), D's weights, or D's requires_grad or train/eval mode: the caller reuses all of them."""
+    weights, state = [p.detach().clone() for p in D.parameters()], _state(D)
+    r, f = real.clone(), fake.clone()
+    value = _call(fn, D, r, f, lam)
+    for name, mine, given in (("real", real, r), ("fake", fake, f)):
+        if not torch.equal(given.detach(), mine):
+            raise _Fail(f"your function changed the caller's {name} batch in place (e.g. {name}.mul_(alpha)): "
+                        f"build x_hat as a new tensor, alpha * real + (1 - alpha) * fake, and leave real and fake "
+                        f"as they were (the critic loss still needs them)")
+        if given.requires_grad:
+            raise _Fail(f"your function switched on {name}.requires_grad_(True) and left it on: call "
+                        "requires_grad_(True) on the new tensor x_hat, not on the caller's batch")
+    if any(not torch.equal(p.detach(), w) for p, w in zip(D.parameters(), weights)):
+        raise _Fail("your function changed the critic's weights: it should only compute a number from D")
+    if _state(D) != state:
+        raise _Fail("your function left the critic's requires_grad or train/eval mode switched (D.eval(), "
+                    "D.requires_grad_(False) never undone): leave D as you found it")
+    return value
+
+
 def _penalty_body(fn: Callable):
     for label, real, fake in _cases():
         D = ProbeCritic(real[0].numel())
         torch.manual_seed(0)
-        value = _call(fn, D, real.clone(), fake.clone(), LAM)
+        value = _call_clean(fn, D, real, fake, LAM)
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise _Fail(f"return a scalar tensor (one number for the batch), got {type(value).__name__}"
                         + (f" of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else ""))
@@ -167,19 +206,21 @@ def _penalty_body(fn: Callable):
             _diagnose(got, grad, norm, label)
         if not value.requires_grad:
             raise _Fail("the value is right but it cannot be minimised: the penalty must stay in the graph of "
-                        "the critic's weights; pass create_graph=True to torch.autograd.grad")
+                        "the critic's weights; pass create_graph=True to torch.autograd.grad, and do not "
+                        ".detach() or .item() the gradient or the result")
         params = list(D.parameters())
-        got_g = torch.autograd.grad(value.reshape(()), params, allow_unused=True)
+        got_g = _student_grad(value.reshape(()), params, allow_unused=True)
         want_g = torch.autograd.grad(want, params, allow_unused=True)  # the last bias does not enter grad_x
         zero = torch.zeros(())
         if any(not torch.allclose(zero if g is None else g, zero if w is None else w, rtol=1e-3, atol=1e-6)
                for g, w in zip(got_g, want_g)):
             raise _Fail("the value is right but its gradient with respect to the critic's weights is not: "
-                        "do not detach the input gradient (create_graph=True, no .detach() or .data)")
+                        "do not detach the input gradient (create_graph=True, no .detach() or .data, and "
+                        "leave the critic's requires_grad on)")
         # Another weight lambda. The student's alphas need not repeat (numpy, an own torch.Generator...):
         # read the new interpolates back and recompute the target at those points.
         D.inputs.clear()
-        other = _call(fn, D, real.clone(), fake.clone(), 3.7)
+        other = _call_clean(fn, D, real, fake, 3.7)
         if not isinstance(other, torch.Tensor) or other.numel() != 1:
             raise _Fail("return a scalar tensor (also for lam = 3.7)")
         x_hat = _interpolates(D, real, fake)
@@ -231,6 +272,18 @@ def check_gradient_penalty(fn: Callable) -> bool:
     return _verdict("check_gradient_penalty", lambda: _penalty_body(fn))
 
 
+class _TrainCritic(nn.Module):
+    """The trained critic: an nn.Module like ProbeCritic (students may call D.parameters(), D.train()...),
+    one raw output per sample, shape [N]."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, *args) -> torch.Tensor:
+        return self.net(x)[:, 0]
+
+
 def _train_critic(loss_fn: Callable, steps: int = 300, seed: int = 0):
     """Train a small critic on p = N(0, 1) against q = N(1, 0.5^2) with the student's loss; return the
     estimate E_p f - E_q f on fresh samples, the exact W1 of those samples and the mean gradient norm
@@ -240,13 +293,16 @@ def _train_critic(loss_fn: Callable, steps: int = 300, seed: int = 0):
     D = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
     with torch.no_grad():  # start flat: a two-sided penalty would lock in the sign of a random first slope
         D[-1].weight.zero_()
-    critic = lambda x, *a: D(x)[:, 0]  # noqa: E731
+    critic = _TrainCritic(D)
     opt = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.9))
     for _ in range(steps):
         real, fake = torch.randn(128, 1, generator=gen), 1 + 0.5 * torch.randn(128, 1, generator=gen)
         loss = _call(loss_fn, critic, real, fake, LAM)
-        opt.zero_grad()
-        loss.reshape(()).backward()
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise _Fail("return a scalar tensor (also while training)")
+        grads = _student_grad(loss.reshape(()), list(D.parameters()), allow_unused=True)
+        for p, g in zip(D.parameters(), grads):  # as opt.zero_grad(); loss.backward()
+            p.grad = g
         opt.step()
     real, fake = torch.randn(20_000, 1, generator=gen), 1 + 0.5 * torch.randn(20_000, 1, generator=gen)
     with torch.no_grad():
@@ -267,14 +323,14 @@ def _same_gradient(D: ProbeCritic, value: torch.Tensor, real, fake, penalty: tor
     params = list(D.parameters())
     zero = torch.zeros(())
 
-    def grads(loss):
-        gs = torch.autograd.grad(loss.reshape(()), params, retain_graph=True, allow_unused=True)
+    def grads(loss, grad=torch.autograd.grad):
+        gs = grad(loss.reshape(()), params, retain_graph=True, allow_unused=True)
         return [zero if g is None else g for g in gs]
 
     def same(a, b):
         return all(torch.allclose(x, y, rtol=1e-3, atol=1e-6) for x, y in zip(a, b))
 
-    got = grads(value)
+    got = grads(value, _student_grad)
     d_fake, d_real = D(fake).mean(), D(real).mean()
     if same(got, grads(d_fake - d_real + penalty)):
         return
@@ -301,7 +357,7 @@ def check_critic_loss(fn: Callable) -> bool:
         label, real, fake = _cases()[0]
         D = ProbeCritic(real[0].numel())
         torch.manual_seed(0)
-        value = _call(fn, D, real.clone(), fake.clone(), LAM)
+        value = _call_clean(fn, D, real, fake, LAM)
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise _Fail("return a scalar tensor")
         with torch.no_grad():
@@ -324,7 +380,7 @@ def check_critic_loss(fn: Callable) -> bool:
         _same_gradient(D, value, real, fake, penalty)
         torch.manual_seed(0)  # another weight lambda: the loss must pass its argument lam on
         D.inputs.clear()
-        other = _call(fn, D, real.clone(), fake.clone(), 3.7)
+        other = _call_clean(fn, D, real, fake, 3.7)
         if not isinstance(other, torch.Tensor) or other.numel() != 1:
             raise _Fail("return a scalar tensor (also for lam = 3.7)")
         norm = D.grad_at(_interpolates(D, real, fake)).flatten(1).norm(dim=1)

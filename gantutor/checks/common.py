@@ -67,6 +67,18 @@ def _call(fn: Callable, *args):
         raise _Fail(f"your function raised {type(e).__name__}: {_one_line(e, 160)}") from None
 
 
+def _student_grad(outputs, inputs, **kwargs):
+    """``torch.autograd.grad`` of a tensor the student's function returned. Autograd errors there come from
+    the student's graph (a backward() inside the function freed it, or real/fake were changed in place after
+    use), not from the check: report them as a FAIL that names those causes."""
+    try:
+        return torch.autograd.grad(outputs, inputs, **kwargs)
+    except RuntimeError as e:
+        raise _Fail("the graph of the tensor your function returned was freed or modified, so the check cannot "
+                    "differentiate it: do not call backward() inside the function and do not change inputs in "
+                    f"place ({_one_line(e, 100)})") from None
+
+
 def _close(a: float, b: float, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= atol + rtol * abs(b)
 
