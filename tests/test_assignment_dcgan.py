@@ -4,6 +4,7 @@ the discriminator's step); the checks of gantutor.checks.a06_dcgan give the righ
 from __future__ import annotations
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -245,14 +246,17 @@ def test_d_step_check_rejects_unstable_losses_with_the_stability_hint(fn, capsys
         assert D(x).abs().max() < 10          # the ordinary case: the unstable forms still agree there
     assert not checks_dcgan.check_d_train_step(fn)
     out = capsys.readouterr().out
-    assert "near +50" in out and "softplus" in out and "..." not in out
+    assert "near +120" in out and "softplus" in out and "..." not in out
 
 
-def test_d_step_large_logit_case_has_logits_near_50():
-    D, G, opt, x, z = checks_dcgan._step_setup(checks_dcgan.LARGE_LOGIT)
+@pytest.mark.parametrize("sign", [1, -1])
+def test_d_step_large_logit_cases_have_logits_near_plus_and_minus_120(sign):
+    D, G, opt, x, z = checks_dcgan._step_setup(sign * checks_dcgan.LARGE_LOGIT)
     with torch.no_grad():
         logits = torch.cat([D(x), D(G(z))])
-    assert (logits - 50).abs().max() < 5 and (torch.sigmoid(logits) == 1).all()
+    assert (logits - sign * 120).abs().max() < 10 and (torch.sigmoid(logits) == (sign > 0)).all()
+    # beyond |l| = 103.3, e^-|l| underflows to 0 in float32: log(sigmoid(-l)) is log 0 too
+    assert (logits.abs() > 104).all() and (torch.sigmoid(-sign * logits) == 0).all()
 
 
 def test_d_step_check_names_zero_grad_after_backward(capsys):
@@ -421,3 +425,178 @@ def test_stack_check_passes_right_stacks_in_the_table_order(capsys):
     for fn in (_biases_everywhere, _identity_between_layers, _nested_blocks, _stack):
         assert checks_dcgan.check_generator_stack(fn)
     assert capsys.readouterr().out.count(": PASS\n") == 4
+
+
+# ---- referee a06 (item 4), findings 1-10 -------------------------------------------------------------
+
+def _step_with(loss_fn, detach_fake_logits=False, own_opt=None, scale=1.0):
+    def step(D, G, opt, x, z):
+        with torch.no_grad():
+            fake = G(z)
+            f_nograd = D(fake) if detach_fake_logits else None
+        opt = own_opt(D) if own_opt else opt
+        r, f = D(x), (f_nograd if detach_fake_logits else D(fake))
+        loss = scale * loss_fn(r, f)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _bce_sum(r, f):
+    return F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) + \
+        F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))
+
+
+def _sigmoid_identity(r, f):   # finding 1: 1 - sigmoid(l) = sigmoid(-l), still from sigmoid outputs
+    return -torch.log(torch.sigmoid(r)).mean() - torch.log(torch.sigmoid(-f)).mean()
+
+
+def _unstable_real_only(r, f):
+    return -torch.log(torch.sigmoid(r)).mean() + F.softplus(f).mean()
+
+
+def _logsigmoid(r, f):   # right, written differently
+    return -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean()
+
+
+def _joint_pooled_step(D, G, opt, x, z):   # finding 4: one batch through D, one mean
+    with torch.no_grad():
+        fake = G(z)
+    logits = D(torch.cat([x, fake]))
+    labels = torch.cat([torch.ones(len(x)), torch.zeros(len(fake))])
+    loss = F.binary_cross_entropy_with_logits(logits, labels)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _zero_grad_keep_after_backward(D, G, opt, x, z):
+    with torch.no_grad():
+        fake = G(z)
+    loss = _bce_sum(D(x), D(fake))
+    loss.backward()
+    opt.zero_grad(set_to_none=False)   # zero tensors, not None: the momentum alone moves D
+    opt.step()
+    return loss
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_step_with(_sigmoid_identity), "near +120"),
+    (_step_with(_unstable_real_only), "near -120"),
+    (_joint_pooled_step, "one concatenated real+fake batch through D"),
+    (_step_with(_bce_sum, scale=0.5), "the loss is the SUM of the two batch means"),
+    (_step_with(_bce_sum, detach_fake_logits=True), "you computed D(fake) without gradients too"),
+    (_step_with(_bce_sum, own_opt=lambda D: torch.optim.SGD(D.parameters(), lr=0.1)), "differ from one optimiser step"),
+    (_zero_grad_keep_after_backward, "BEFORE loss.backward()"),
+], ids=["log-sigmoid(-l)", "unstable-real-term", "joint-pooled", "average", "no-grad-D-fake", "own-sgd",
+        "zero-grad-keep-after-backward"])
+def test_d_step_check_names_referee_a06_wrong_answers(fn, message, capsys):
+    assert not checks_dcgan.check_d_train_step(fn)
+    out = capsys.readouterr().out
+    assert message in out and "..." not in out
+
+
+def test_d_step_check_passes_logsigmoid_and_the_momentum_buffer_is_used(capsys):
+    assert checks_dcgan.check_d_train_step(_step_with(_logsigmoid))
+    assert capsys.readouterr().out.endswith(": PASS\n")
+    _, _, opt, _, _ = checks_dcgan._step_setup()
+    assert opt.defaults["momentum"] == 0.9 and all("momentum_buffer" in opt.state[p]
+                                                   for g in opt.param_groups for p in g["params"])
+
+
+CT, BN = nn.ConvTranspose2d, nn.BatchNorm2d
+
+
+def _shared_relu(d, n):   # finding 2: one ReLU instance used twice, right
+    r = nn.ReLU()
+    return nn.Sequential(CT(d, 2 * n, 7, bias=False), BN(2 * n), r, CT(2 * n, n, 4, 2, 1, bias=False), BN(n), r,
+                         CT(n, 1, 4, 2, 1, bias=False), nn.Tanh())
+
+
+class _CustomModule(nn.Module):   # finding 8: ModuleLists, a shared ReLU, the right forward
+    def __init__(self, d, n, gain=1.0):
+        super().__init__()
+        self.convs = nn.ModuleList([CT(d, 2 * n, 7, bias=False), CT(2 * n, n, 4, 2, 1, bias=False),
+                                    CT(n, 1, 4, 2, 1, bias=False)])
+        self.bns, self.relu, self.tanh, self.gain = nn.ModuleList([BN(2 * n), BN(n)]), nn.ReLU(), nn.Tanh(), gain
+
+    def forward(self, z):
+        for conv, bn in zip(self.convs, self.bns):
+            z = self.gain * self.relu(bn(conv(z)))
+        return self.tanh(self.convs[2](z))
+
+
+class _Shift(nn.Module):   # finding 6: tanh wrapped, mapped to [0, 1]
+    def __init__(self, half=False):
+        super().__init__()
+        self.t, self.half = nn.Tanh(), half
+
+    def forward(self, x):
+        return 0.5 * self.t(x) if self.half else (self.t(x) + 1) / 2
+
+
+def _with_output(last):
+    return lambda d, n: nn.Sequential(*list(_stack(d, n))[:-1], last)
+
+
+def _dilated(d, n):   # finding 7: effective kernel 3 with stride 2
+    return nn.Sequential(CT(d, 2 * n, 7, bias=False), BN(2 * n), nn.ReLU(),
+                         CT(2 * n, n, 2, 2, 1, dilation=2, output_padding=1), BN(n), nn.ReLU(),
+                         CT(n, 1, 2, 2, 1, dilation=2, output_padding=1), nn.Tanh())
+
+
+def _dilated_even(d, n):   # k=2, dilation 3, stride 2: taps at 0 and 3, one on each phase: even, right
+    return nn.Sequential(CT(d, 2 * n, 7, bias=False), BN(2 * n), nn.ReLU(), CT(2 * n, n, 2, 2, 1, dilation=3),
+                         BN(n), nn.ReLU(), CT(n, 1, 2, 2, 1, dilation=3), nn.Tanh())
+
+
+def test_stack_check_passes_shared_modules_and_custom_forward(capsys):
+    for fn in (_shared_relu, _CustomModule, _dilated_even):
+        assert checks_dcgan.check_generator_stack(fn)
+    assert capsys.readouterr().out.count(": PASS\n") == 3
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda d, n: nn.ModuleList(list(_stack(d, n))), "an nn.ModuleList has no forward"),
+    (_with_output(_Shift()), "changes the values after your last layer (your images lie in [0, 1]"),
+    (_with_output(_Shift(half=True)), "changes the values after your last layer"),
+    (lambda d, n: _CustomModule(d, n, gain=2.0), "changes the values between your ReLU and ConvTranspose2d"),
+    (_dilated, "dilated, its taps hit the 2 output phases 2/0 times"),
+], ids=["modulelist", "tanh-to-0-1", "half-tanh", "arithmetic-between-layers", "dilation"])
+def test_stack_check_names_referee_a06_wrong_answers(fn, message, capsys):
+    assert not checks_dcgan.check_generator_stack(fn)
+    out = capsys.readouterr().out
+    assert message in out and "not implemented yet" not in out and "..." not in out
+
+
+def test_taps_per_phase_matches_the_divisibility_rule():
+    for k in range(1, 9):
+        for s in (2, 3):
+            assert (len(set(checks_dcgan._taps_per_phase(k, s))) == 1) == (k % s == 0)
+    assert checks_dcgan._taps_per_phase(2, 2, 2) == [2, 0] and checks_dcgan._taps_per_phase(2, 2, 3) == [1, 1]
+
+
+def _size(i, k, s, p):
+    return (i - 1) * s - 2 * p + k
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda *a: torch.tensor([_size(*a)] * 2), "return one integer (the side of the square output), got tensor"),
+    (lambda *a: np.array([_size(*a)] * 2), "return one integer (the side of the square output), got array"),
+    (lambda *a: float("nan"), "return an integer, got nan"),
+    (lambda i, k, s, p: (i + 2 * p - k) / s + 1, "ordinary convolution"),
+    (lambda *a: str(_size(*a)), "return an integer, got '14'"),
+], ids=["shape-tensor", "shape-array", "nan", "conv-true-division", "string"])
+def test_size_check_names_returns_of_the_wrong_kind(fn, message, capsys):
+    assert not checks_dcgan.check_transposed_output_size(fn)
+    out = capsys.readouterr().out
+    assert message in out and "internal error" not in out
+
+
+def test_size_check_passes_integers_written_differently(capsys):
+    for fn in (lambda *a: np.int64(_size(*a)), lambda *a: torch.tensor(_size(*a)), lambda *a: float(_size(*a))):
+        assert checks_dcgan.check_transposed_output_size(fn)
+    assert capsys.readouterr().out.count(": PASS\n") == 3
