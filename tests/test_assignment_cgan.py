@@ -96,6 +96,24 @@ def _todo(*args):
     raise NotImplementedError("todo")
 
 
+def _forked(y, K):
+    with torch.random.fork_rng():
+        return (y + torch.randint(1, K, y.shape)) % K
+
+
+def _derangement(y, K):
+    while True:
+        p = torch.randperm(K)
+        if not (p == torch.arange(K)).any():
+            return p[y]
+
+
+def _squeezed_in_place(r, f, m):
+    for t in (r, f, m):
+        t.squeeze_()
+    return _loss(r, f, m)
+
+
 def _loss(r, f, m):
     return F.softplus(-r).mean() + F.softplus(f).mean() + F.softplus(m).mean()
 
@@ -135,7 +153,43 @@ CASES = [
     # unnamed: a fresh embedding table instead of the generator's own G.embed
     (checks_cgan.check_cgan_generator, lambda G, z, y: G.body(torch.cat([z, torch.nn.Embedding(10, 10)(y)], 1))
      .view(len(z), *G.out_shape), "differs from"),
+    # referee a02, finding 2: another dtype is named, not an internal error of the check
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).double(), "your images are torch.float64"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).half(), "your images are torch.float16"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G, z, y).long(), "your images are torch.int64"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G.double(), z.double(), y), "G works in torch.float32"),
+    # finding 6: G left in eval mode; switched to eval and back is right
+    (checks_cgan.check_cgan_generator, lambda G, z, y: (G.eval(), _forward(G, z, y))[1], "eval or train mode"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: (G.eval(), _forward(G, z, y), G.train())[1], None),
+    # finding 7: frozen parameters and a no_grad helper are named
+    (checks_cgan.check_cgan_generator, lambda G, z, y: _forward(G.requires_grad_(False), z, y), "requires_grad"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: conditional.generate_from_embedding(G, z, G.embed(y)),
+     "generate_from_embedding"),
+    # finding 8: no gradient into G.body's weights; a rescaled gradient into the embedding
+    (checks_cgan.check_cgan_generator, lambda G, z, y: torch.func.functional_call(
+        G.body, {k: v.detach() for k, v in G.body.named_parameters()}, (torch.cat([z, G.embed(y)], 1),))
+     .view(len(z), *G.out_shape), "no gradient reaches G's body"),
+    (checks_cgan.check_cgan_generator, lambda G, z, y: (lambda e: G.body(torch.cat([z, 0.5 * e + 0.5 * e.detach()], 1)))(
+        G.embed(y)).view(len(z), *G.out_shape), "gradient reaching G's embed.weight differs"),
     (checks_cgan.check_mismatched_labels, conditional.mismatched_labels, None),
+    # referee a02, finding 1: the same labels at every call, though they follow the seed
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape, generator=torch.Generator()
+     .manual_seed(torch.initial_seed()))) % K, "same at every call"),
+    (checks_cgan.check_mismatched_labels, _forked, "same at every call"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape,
+                                                                          generator=torch.default_generator)) % K, None),
+    # finding 3: K taken from the batch instead of n_classes
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, int(y.max()) + 1, y.shape)) % (int(y.max()) + 1),
+     "take K from n_classes"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (lambda k: (y + torch.randint(1, k, y.shape)) % k)(
+        len(torch.unique(y))), "take K from n_classes"),
+    # finding 4: shifts shared by pairs of neighbours; one random offset per batch spread along it
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, ((len(y) + 1) // 2,))
+                                                        .repeat_interleave(2)[:len(y)]) % K, "depend on each other"),
+    (checks_cgan.check_mismatched_labels, lambda y, K: (y + (torch.arange(len(y)) + torch.randint(0, K - 1, (1,)))
+                                                        % (K - 1) + 1) % K, "depend on each other"),
+    # finding 5: a random derangement of the classes per batch is named as a mapping
+    (checks_cgan.check_mismatched_labels, _derangement, "one mapping per class"),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + torch.randint(1, K, y.shape)) % K, None),
     (checks_cgan.check_mismatched_labels, lambda y, K: (y + 1) % K, "always gets the same wrong label"),
     # one random shift for the whole batch (referee ch2, finding 2): random across calls, not within a batch
@@ -203,7 +257,13 @@ CASES = [
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r).mean()
      + 2 * torch.cat([F.softplus(f), F.softplus(m)]).mean(), "one mean over the batches together"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: F.softplus(-r) + F.softplus(m), "return one number"),
-    (checks_cgan.check_three_term_loss, lambda r, f, m: float(_loss(r, f, m)), "as a scalar tensor"),
+    # referee a02, finding 10: no doubled phrase, and the .item() hint
+    (checks_cgan.check_three_term_loss, lambda r, f, m: float(_loss(r, f, m)),
+     "return the loss as a torch.Tensor, not a float (no float() or .item()"),
+    # finding 9: logits changed in place are named, not an autograd error
+    (checks_cgan.check_three_term_loss, _squeezed_in_place, "changed the logits in place"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(-r.neg_(), f, m), "changed the logits in place"),
+    (checks_cgan.check_three_term_loss, lambda r, f, m: _loss(r.flatten(), f.view(-1), m.reshape(-1)), None),
     (checks_cgan.check_three_term_loss, lambda r, f, m: torch.stack([F.softplus(-r).mean(), F.softplus(f).mean(),
                                                                       F.softplus(m).mean()]).mean(), "sum divided by 3"),
     (checks_cgan.check_three_term_loss, lambda r, f, m: torch.cat([F.softplus(-r.flatten()), F.softplus(m.flatten())])

@@ -1,16 +1,10 @@
-"""Checking functions for assignment 2 (conditional GAN), in the verdict style of :mod:`gantutor.checks`.
-
-Each check runs the student's function on fixed, seeded inputs, prints exactly ONE line and returns
-True or False:
-
-    check_cgan_generator: PASS
-    check_three_term_loss: FAIL - you scored real images with a WRONG label as real; ...
-
-Common wrong answers are named (G(z, y) or G's forward called instead of written, labels ignored or
-one-hot instead of the embedding, embedding and noise concatenated in the wrong order, a mismatched
-label that is sometimes right, always the same, one shift per batch, the same at every call or not
-drawn from torch's seeded generator, the mismatched pairs scored as real, a missing third term, terms
-averaged or pooled, logits clipped, one batch of logits detached). A check never raises on a wrong answer.
+"""Checking functions for assignment 2 (conditional GAN), one PASS or FAIL line per check (see
+:mod:`gantutor.checks.common`). Named wrong answers: G(z, y) or G's forward called instead of written,
+labels ignored or one-hot instead of the embedding, embedding and noise in the wrong order, another
+dtype, G's mode or gradients changed; a mismatched label sometimes right, always the same, one shift per
+batch, K taken from the batch, dependent along the batch, the same at every call or not from torch's
+seeded generator; the mismatched pairs scored as real, a missing third term, terms averaged or pooled,
+logits clipped or changed in place, one batch of logits detached. A check never raises on a wrong answer.
 """
 from __future__ import annotations
 
@@ -19,7 +13,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .common import STABILITY_HINT, _call, _close, _Fail, _verdict
+from .common import STABILITY_HINT, _call, _close, _Fail, _state, _verdict
 from ..losses import d_conditional_bce
 from ..models import MLPGenerator
 
@@ -38,12 +32,13 @@ def _generator_case():
 
 def _as_tensor(out, what: str) -> torch.Tensor:
     if not isinstance(out, torch.Tensor):
-        raise _Fail(f"return {what} as a torch.Tensor, not a {type(out).__name__}")
+        extra = f" (no float() or .item(): {what} must stay differentiable)" if isinstance(out, float) else ""
+        raise _Fail(f"return {what} as a torch.Tensor, not a {type(out).__name__}{extra}")
     return out
 
 
-class _ForwardCalled(Exception):
-    """Raised by the generator's disabled forward (see :func:`_call_without_forward`)."""
+class _ForwardCalled(Exception):  # raised by the generator's disabled forward
+    pass
 
 
 def _call_without_forward(fn: Callable, G, *args):
@@ -82,20 +77,16 @@ def check_cgan_generator(fn: Callable) -> bool:
         G, z, y = _generator_case()
         with torch.no_grad():
             want = G(z, y)
+        modes = _state(G)[1]
         out = _as_tensor(_call_without_forward(fn, G, z, y), "the images")
         if out.shape != want.shape:
             hint = (f"reshape the output to [N, *G.out_shape] = {list(want.shape)}" if out.numel() == want.numel()
                     else f"expected shape {list(want.shape)}")
             raise _Fail(f"your output has shape {list(out.shape)}; {hint}")
+        if out.dtype != want.dtype:
+            raise _Fail(f"your images are {out.dtype}; G works in {want.dtype}: do not convert the output (or G)")
         if torch.allclose(out.detach(), want, atol=1e-5):
-            if not out.requires_grad:
-                raise _Fail("right values, but no gradient reaches G: do not use torch.no_grad() or .detach()")
-            G.zero_grad(set_to_none=True)
-            out.sum().backward()
-            grad = G.embed.weight.grad
-            if grad is None or not bool(grad.abs().sum() > 0):
-                raise _Fail("right values, but no gradient reaches the label embedding G.embed: do not detach "
-                            "the embedding (or look it up under torch.no_grad()); it is learned with G")
+            _check_generator_grads(G, z, y, out, modes)
             return
         with torch.no_grad():
             other = _as_tensor(_call_without_forward(fn, G, z, (y + 4) % 10), "the images").detach()
@@ -110,6 +101,31 @@ def check_cgan_generator(fn: Callable) -> bool:
             raise _Fail("you concatenated the one-hot label; use the learned embedding G.embed(y)")
         raise _Fail("your output differs from G.body(torch.cat([z, G.embed(y)], 1)) reshaped to [N, *G.out_shape]")
     return _verdict("check_cgan_generator", body)
+
+
+def _check_generator_grads(G, z, y, out, modes) -> None:
+    """Right values: G's mode must be as it was, and every parameter's gradient that of G(z, y)."""
+    if _state(G)[1] != modes:
+        raise _Fail("right values, but you left G (or a layer) in eval or train mode: leave its mode as you found it")
+    if not all(p.requires_grad for p in G.parameters()):
+        raise _Fail("right values, but you switched off requires_grad of G's parameters: G could not be trained")
+    if not out.requires_grad:
+        raise _Fail("right values, but no gradient reaches G: do not use torch.no_grad(), .detach() or helpers "
+                    "that run under no_grad (such as conditional.generate_from_embedding)")
+    G.zero_grad(set_to_none=True)
+    out.sum().backward()
+    grads = {n: p.grad for n, p in G.named_parameters()}
+    G.zero_grad(set_to_none=True)
+    G(z, y).sum().backward()
+    for n, p in G.named_parameters():
+        if grads[n] is None or not bool(grads[n].abs().sum() > 0):
+            raise _Fail("right values, but no gradient reaches the label embedding G.embed: do not detach the "
+                        "embedding (or look it up under torch.no_grad()); it is learned with G"
+                        if n.startswith("embed") else f"right values, but no gradient reaches G's {n}: do not "
+                        f"detach G.body's weights or its input")
+        if not torch.allclose(grads[n], p.grad, rtol=1e-4, atol=1e-6):
+            raise _Fail(f"right values, but the gradient reaching G's {n} differs from that of G.body(torch.cat("
+                        f"[z, G.embed(y)], 1)) (a rescaled or partly detached term?)")
 
 
 # ---- task 2: mismatched labels -----------------------------------------------------------------------------
@@ -128,8 +144,10 @@ def _labels(out, y: torch.Tensor, K: int) -> torch.Tensor:
 def check_mismatched_labels(fn: Callable) -> bool:
     """``fn(y, n_classes)`` should return, for every label, a wrong label uniform over the other classes."""
     def body():
-        for K in (10, 3):
-            y = torch.arange(K).repeat(3000)
+        for K, n in ((10, 10), (3, 3), (10, 3)):  # the last batch holds only classes 0-2 of 10
+            y = torch.arange(n).repeat(3000)
+            if n < K:  # shuffled, so that a pattern along the batch does not line up with the classes
+                y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(2024))]
             keep = y.clone()
             torch.manual_seed(0)
             out = _labels(_call(fn, y, K), keep, K)
@@ -139,7 +157,10 @@ def check_mismatched_labels(fn: Callable) -> bool:
                 share = (out == keep).double().mean().item()
                 raise _Fail(f"{100 * share:.0f}% of your labels equal the true label (n_classes={K}); a mismatched "
                             f"label must never be right: e.g. add a random shift in 1..K-1 modulo K")
-            for c in range(K):
+            if n < K and int(out.max()) < n:
+                raise _Fail(f"on a batch holding only classes 0-{n - 1} (n_classes={K}) your wrong labels never "
+                            f"exceed {n - 1}: take K from n_classes, not from the labels in the batch")
+            for c in range(n):
                 counts = torch.bincount(out[keep == c], minlength=K).double() / 3000
                 others = counts[torch.arange(K) != c]
                 if (others > 0).sum() == 1:
@@ -151,6 +172,7 @@ def check_mismatched_labels(fn: Callable) -> bool:
                     raise _Fail(f"the wrong labels of class {c} are not uniform over the other {K - 1} classes "
                                 f"(frequencies {[round(v, 2) for v in others.tolist()]}, n_classes={K})")
         _check_random_draw(fn)
+        _check_independent(fn)
     return _verdict("check_mismatched_labels", body)
 
 
@@ -160,9 +182,9 @@ def _check_batch_shift(fn: Callable, y: torch.Tensor, K: int) -> None:
     first = _labels(_call(fn, y.clone(), K), y, K)
     for _ in range(3):
         if not torch.equal(_labels(_call(fn, y.clone(), K), y, K), first):
-            raise _Fail(f"you drew one shift for the whole batch (n_classes={K}: in one call each class gets one "
-                        f"wrong label), so its pairs are not independent: draw one shift per label "
-                        f"(torch.randint(1, K, y.shape))")
+            raise _Fail(f"you drew one shift for the whole batch, or one mapping per class (n_classes={K}: in "
+                        f"one call each class gets one wrong label), so its pairs are not independent: draw one "
+                        f"shift per label (torch.randint(1, K, y.shape))")
 
 
 def _check_random_draw(fn: Callable) -> None:
@@ -176,12 +198,26 @@ def _check_random_draw(fn: Callable) -> None:
             torch.manual_seed(seed)
         draws.append(_labels(_call(fn, y.clone(), 10), y, 10))
     first, again, following, other_seed = draws
-    if torch.equal(first, following) and torch.equal(first, other_seed):
-        raise _Fail("your wrong labels are the same at every call (a fixed pattern, or a generator seeded in "
-                    "the function), so D sees each image with one wrong label only: draw them with torch.randint")
-    if not torch.equal(first, again):
+    if torch.equal(first, following):  # no reseed between the two calls
+        raise _Fail("your wrong labels are the same at every call (a fixed pattern, a generator seeded in the "
+                    "function, or the global state restored), so D sees each image with one wrong label only: "
+                    "draw them with torch.randint")
+    if not torch.equal(first, again) or torch.equal(first, other_seed):
         raise _Fail("your labels do not follow torch.manual_seed: draw them from torch's global random generator "
                     "(e.g. torch.randint), so that a seeded run is reproducible")
+
+
+def _check_independent(fn: Callable) -> None:
+    """On a batch of one class, neighbours must agree as often as independent draws do (1 / (K - 1)): one
+    draw per batch spread along it, or draws shared by neighbours, pass the frequency tests, not this."""
+    y = torch.zeros(3000, dtype=torch.long)
+    torch.manual_seed(3)
+    out = _labels(_call(fn, y.clone(), 10), y, 10)
+    same = (out[1:] == out[:-1]).double().mean().item()
+    if abs(same - 1 / 9) > 0.04:
+        raise _Fail(f"your wrong labels depend on each other along the batch: on a batch of one class (n_classes=10) "
+                    f"neighbours agree {100 * same:.0f}% of the time, 11% for independent draws: draw each label's "
+                    f"wrong label independently (torch.randint(1, K, y.shape))")
 
 
 # ---- task 3: the three-term discriminator loss -------------------------------------------------------------
@@ -198,7 +234,7 @@ def _three_cases():
 
 
 def _scalar(out) -> float:
-    out = _as_tensor(out, "the loss as a scalar tensor")
+    out = _as_tensor(out, "the loss")
     if out.numel() != 1:
         raise _Fail(f"return one number (a batch mean), got a tensor of shape {list(out.shape)}")
     return float(out)
@@ -262,7 +298,11 @@ def check_three_term_loss(fn: Callable) -> bool:
     def body():
         for name, (r, f, m) in _three_cases():
             want = float(d_conditional_bce(r, f, m, 1.0))
+            kept = [(t.clone(), t.shape) for t in (r, f, m)]
             got = _scalar(_call(fn, r, f, m))
+            if any(t.shape != shape or not torch.equal(t, c) for t, (c, shape) in zip((r, f, m), kept)):
+                raise _Fail("your function changed the logits in place (squeeze_(), neg_(), ...), which the caller "
+                            "still needs: use .flatten() or .view(-1) and -l instead")
             if _close(got, want):
                 continue
             if name == "extreme":
